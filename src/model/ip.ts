@@ -1,0 +1,83 @@
+/**
+ * IP and CIDR parsing with kube-proxy's leniency (Go's pre-1.17 "sloppy" parser: IPv4
+ * octets may carry leading zeros and are read as decimal) and canonical output, so every
+ * address that reaches a rule is in one textual form.
+ */
+import ipaddr from 'ipaddr.js';
+import type { IPFamily } from './types.js';
+
+export interface ParsedIP {
+  /** Canonical text: dotted decimal for IPv4, RFC 5952 for IPv6. */
+  ip: string;
+  family: IPFamily;
+}
+
+export interface ParsedCIDR {
+  /** Canonical `network/prefix` (host bits cleared). */
+  cidr: string;
+  network: string;
+  prefix: number;
+  family: IPFamily;
+}
+
+const IPV4_SLOPPY = /^(\d+)\.(\d+)\.(\d+)\.(\d+)$/;
+
+function parseIPv4Sloppy(text: string): number[] | null {
+  const m = IPV4_SLOPPY.exec(text);
+  if (!m) return null;
+  const octets = m.slice(1).map((s) => Number.parseInt(s, 10));
+  return octets.every((o) => o <= 255) ? octets : null;
+}
+
+/** Parses an IP address; null when it is not one (zones and IPv4-mapped IPv6 are refused). */
+export function parseIP(text: string): ParsedIP | null {
+  const v4 = parseIPv4Sloppy(text);
+  if (v4) return { ip: v4.join('.'), family: 4 };
+  if (!text.includes(':') || text.includes('%') || !ipaddr.IPv6.isValid(text)) return null;
+  const v6 = ipaddr.IPv6.parse(text);
+  if (v6.isIPv4MappedAddress()) return null;
+  return { ip: v6.toString(), family: 6 };
+}
+
+/** Parses a CIDR, trimming surrounding whitespace; the address part may have host bits set. */
+export function parseCIDR(text: string): ParsedCIDR | null {
+  const trimmed = text.trim();
+  const slash = trimmed.indexOf('/');
+  if (slash < 0) return null;
+  const addr = parseIP(trimmed.slice(0, slash));
+  const prefixText = trimmed.slice(slash + 1);
+  if (!addr || !/^\d{1,3}$/.test(prefixText)) return null;
+  const prefix = Number.parseInt(prefixText, 10);
+  if (prefix > (addr.family === 4 ? 32 : 128)) return null;
+  const network =
+    addr.family === 4
+      ? ipaddr.IPv4.networkAddressFromCIDR(`${addr.ip}/${prefix}`).toString()
+      : ipaddr.IPv6.networkAddressFromCIDR(`${addr.ip}/${prefix}`).toString();
+  return { cidr: `${network}/${prefix}`, network, prefix, family: addr.family };
+}
+
+export function familyOf(ip: string): IPFamily {
+  return ip.includes(':') ? 6 : 4;
+}
+
+/** Whether `ip` (canonical) lies inside `cidr` (canonical). Different families never match. */
+export function cidrContains(cidr: string, ip: string): boolean {
+  const parsed = parseCIDR(cidr);
+  const addr = parseIP(ip);
+  if (!parsed || !addr || parsed.family !== addr.family) return false;
+  return ipaddr.parse(addr.ip).match(ipaddr.parse(parsed.network), parsed.prefix);
+}
+
+/** `ip:port`, or `[ip]:port` for IPv6 (Go's net.JoinHostPort). */
+export function joinHostPort(ip: string, port: number): string {
+  return familyOf(ip) === 6 ? `[${ip}]:${port}` : `${ip}:${port}`;
+}
+
+/** The host route for one address: `/32` or `/128`. */
+export function hostCIDR(ip: string): string {
+  return `${ip}/${familyOf(ip) === 4 ? 32 : 128}`;
+}
+
+export function isLoopback(ip: string): boolean {
+  return familyOf(ip) === 4 ? cidrContains('127.0.0.0/8', ip) : ip === '::1';
+}
