@@ -1,0 +1,59 @@
+/**
+ * Running the kernel tools: argv arrays and stdin, never a shell, so no string from the
+ * cluster is ever interpreted by one.
+ */
+import { spawn } from 'node:child_process';
+
+export interface ExecResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface ExecOptions {
+  stdin?: string;
+  timeoutMs?: number;
+}
+
+export type Exec = (argv: string[], opts?: ExecOptions) => Promise<ExecResult>;
+
+/** Thrown by `mustExec` when a tool exits non-zero; carries what it printed. */
+export class ExecError extends Error {
+  constructor(
+    readonly argv: string[],
+    readonly result: ExecResult,
+  ) {
+    super(`${argv.join(' ')} exited ${result.code}: ${result.stderr.trim().split('\n').slice(0, 5).join(' | ')}`);
+  }
+}
+
+export const exec: Exec = (argv, opts = {}) =>
+  new Promise((resolve) => {
+    const [cmd, ...args] = argv;
+    if (cmd === undefined) {
+      resolve({ code: 127, stdout: '', stderr: 'empty command' });
+      return;
+    }
+    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], timeout: opts.timeoutMs });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (d: Buffer) => out.push(d));
+    child.stderr.on('data', (d: Buffer) => err.push(d));
+    child.on('error', (e) => resolve({ code: 127, stdout: '', stderr: e.message }));
+    child.on('close', (code, signal) =>
+      resolve({
+        code: code ?? 128,
+        stdout: Buffer.concat(out).toString('utf8'),
+        stderr: Buffer.concat(err).toString('utf8') + (signal ? `killed by ${signal}` : ''),
+      }),
+    );
+    // A tool that exits early (bad flag) closes stdin; that is reported by its exit code.
+    child.stdin.on('error', () => {});
+    child.stdin.end(opts.stdin ?? '');
+  });
+
+export async function mustExec(run: Exec, argv: string[], opts?: ExecOptions): Promise<ExecResult> {
+  const result = await run(argv, opts);
+  if (result.code !== 0) throw new ExecError(argv, result);
+  return result;
+}

@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import { exec, ExecError, mustExec } from '../../src/dataplane/exec.js';
+import { chooseIptablesFlavour } from '../../src/dataplane/iptables-flavour.js';
+
+describe('exec', () => {
+  it('passes stdin and argv without a shell', async () => {
+    const result = await exec(['cat'], { stdin: 'a "quoted" $(not run)\n' });
+    expect(result).toEqual({ code: 0, stdout: 'a "quoted" $(not run)\n', stderr: '' });
+    const echo = await exec(['echo', '$HOME;', 'x']);
+    expect(echo.stdout).toBe('$HOME; x\n');
+  });
+
+  it('reports a missing binary and a failing one', async () => {
+    expect((await exec(['/nonexistent/kpx-tool'])).code).toBe(127);
+    await expect(mustExec(exec, ['sh', '-c', 'echo broken >&2; exit 3'])).rejects.toThrow(ExecError);
+    await expect(mustExec(exec, ['sh', '-c', 'echo broken >&2; exit 3'])).rejects.toThrow(/exited 3: broken/);
+  });
+});
+
+describe('chooseIptablesFlavour', () => {
+  const rules = (n: number) => ['*filter', ...Array.from({ length: n }, (_, i) => `-A INPUT -s 10.0.0.${i} -j ACCEPT`), 'COMMIT'].join('\n');
+  it.each([
+    ['kubelet hint in nft', rules(50), '*mangle\n:KUBE-IPTABLES-HINT - [0:0]\nCOMMIT', 'nft'],
+    ['kubelet canary in legacy', '*mangle\n:KUBE-KUBELET-CANARY - [0:0]\nCOMMIT', rules(50), 'legacy'],
+    ['more legacy rules', rules(10), rules(2), 'legacy'],
+    ['more nft rules', rules(1), rules(2), 'nft'],
+    ['tie', rules(0), rules(0), 'nft'],
+    ['only legacy installed', rules(0), null, 'legacy'],
+    ['only nft installed', null, rules(0), 'nft'],
+  ] as const)('%s', (_name, legacy, nft, expected) => {
+    expect(chooseIptablesFlavour(legacy, nft)).toBe(expected);
+  });
+});
