@@ -1,0 +1,97 @@
+/**
+ * Which endpoints each traffic policy may use: kube-proxy's CategorizeEndpoints
+ * (pkg/proxy/topology.go), shared by every backend.
+ */
+import type { CandidateEndpoint } from './endpoints.js';
+
+/** The node label holding this node's zone. */
+export const ZONE_LABEL = 'topology.kubernetes.io/zone';
+
+export interface PortPolicy {
+  /** Reachable other than by ClusterIP: a NodePort, externalIPs or LoadBalancer IPs. */
+  externallyAccessible: boolean;
+  /** externalTrafficPolicy Local on an externally accessible port. */
+  externalPolicyLocal: boolean;
+  internalPolicyLocal: boolean;
+}
+
+export interface NodeTopology {
+  nodeName: string;
+  /** '' when the node has no zone label. */
+  zone: string;
+}
+
+export interface CategorizedEndpoints {
+  /** Empty when no path uses the Cluster policy. */
+  clusterEndpoints: CandidateEndpoint[];
+  /** Empty when no path uses the Local policy. */
+  localEndpoints: CandidateEndpoint[];
+  /** Some endpoint anywhere in the cluster can serve (ready, or serving while terminating). */
+  hasAnyEndpoints: boolean;
+}
+
+/**
+ * Cluster endpoints are needed for internal Cluster traffic and, whenever the port is
+ * externally accessible, for external traffic too: even with externalTrafficPolicy Local,
+ * pod- and node-originated external traffic short-circuits to them.
+ */
+export function usesClusterEndpoints(policy: PortPolicy): boolean {
+  return !policy.internalPolicyLocal || policy.externallyAccessible;
+}
+
+export function usesLocalEndpoints(policy: PortPolicy): boolean {
+  return policy.internalPolicyLocal || policy.externalPolicyLocal;
+}
+
+type TopologyFilter = (ep: CandidateEndpoint) => boolean;
+
+/**
+ * Hints are honoured only when every ready endpoint carries them and at least one names
+ * this node (PreferSameNode), else this zone (PreferSameZone); otherwise no filtering.
+ */
+function topologyFilter(endpoints: readonly CandidateEndpoint[], topology: NodeTopology): TopologyFilter | null {
+  const ready = endpoints.filter((ep) => ep.ready);
+  if (ready.length === 0) return null;
+  const { nodeName, zone } = topology;
+  if (
+    nodeName !== '' &&
+    ready.every((ep) => ep.nodeHints.length > 0) &&
+    ready.some((ep) => ep.nodeHints.includes(nodeName))
+  ) {
+    return (ep) => ep.nodeHints.includes(nodeName);
+  }
+  if (zone !== '' && ready.every((ep) => ep.zoneHints.length > 0) && ready.some((ep) => ep.zoneHints.includes(zone))) {
+    return (ep) => ep.zoneHints.includes(zone);
+  }
+  return null;
+}
+
+function isServingTerminating(ep: CandidateEndpoint): boolean {
+  return ep.serving && ep.terminating;
+}
+
+function clusterPolicyEndpoints(endpoints: readonly CandidateEndpoint[], topology: NodeTopology): CandidateEndpoint[] {
+  const inTopology = topologyFilter(endpoints, topology) ?? (() => true);
+  const ready = endpoints.filter((ep) => ep.ready && inTopology(ep));
+  // Empty only when nothing is ready anywhere (a topology with no ready endpoint for us
+  // is never chosen), so the terminating fallback ignores topology.
+  return ready.length > 0 ? ready : endpoints.filter(isServingTerminating);
+}
+
+function localPolicyEndpoints(endpoints: readonly CandidateEndpoint[]): CandidateEndpoint[] {
+  const ready = endpoints.filter((ep) => ep.local && ep.ready);
+  return ready.length > 0 ? ready : endpoints.filter((ep) => ep.local && isServingTerminating(ep));
+}
+
+export function categorizeEndpoints(
+  endpoints: readonly CandidateEndpoint[],
+  policy: PortPolicy,
+  topology: NodeTopology,
+): CategorizedEndpoints {
+  const clusterEndpoints = usesClusterEndpoints(policy) ? clusterPolicyEndpoints(endpoints, topology) : [];
+  const localEndpoints = usesLocalEndpoints(policy) ? localPolicyEndpoints(endpoints) : [];
+  const hasAnyEndpoints =
+    clusterEndpoints.length > 0 ||
+    (usesLocalEndpoints(policy) && endpoints.some((ep) => ep.ready || isServingTerminating(ep)));
+  return { clusterEndpoints, localEndpoints, hasAnyEndpoints };
+}
