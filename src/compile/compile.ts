@@ -7,6 +7,7 @@ import type { CompileContext } from './context.js';
 import type { CompileResult, ProxyConfig, RulesetIntent, ServicePortIntent } from './intent.js';
 import { nodePortAddressing, primaryNodeIPs } from './node-addresses.js';
 import { compareStrings } from './order.js';
+import { resolveConflicts } from './conflicts.js';
 import { compileServicePort, familyAddresses } from './service-port.js';
 
 export type { CompileContext } from './context.js';
@@ -53,6 +54,8 @@ export function compileRuleset(state: ClusterState, config: ProxyConfig, family:
     services.push(...compileService(service, slices, ctx));
   }
   services.sort(compareServicePorts);
+  const resolved = resolveConflicts(services);
+  problems.push(...resolved.problems);
 
   const podCIDRs = config.clusterCIDRs.filter((cidr) => familyOf(cidr) === family);
   const intent: RulesetIntent = {
@@ -62,7 +65,7 @@ export function compileRuleset(state: ClusterState, config: ProxyConfig, family:
     nodeIPs,
     nodePortCIDRs: nodePorts.cidrs,
     serviceCIDRs: state.serviceCIDRs.filter((cidr) => familyOf(cidr) === family),
-    services,
+    services: resolved.services,
   };
   return { intent, problems };
 }
