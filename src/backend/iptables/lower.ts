@@ -1,0 +1,84 @@
+/**
+ * Lowers a RulesetIntent to kube-proxy's iptables-mode layout. Pure: problems in the
+ * intent come back in `problems`, never as exceptions.
+ */
+import type { RulesetIntent, ServicePortIntent } from '../../compile/intent.js';
+import type { Problem } from '../../model/types.js';
+import { builtinJumps, forwardRules, markMasqRules, postroutingRules } from './base-chains.js';
+import { comment, jump, nodePortDestinations } from './matches.js';
+import {
+  FILTER_BASE_CHAINS,
+  KUBE_FORWARD,
+  KUBE_MARK_MASQ,
+  KUBE_NODEPORTS,
+  KUBE_POSTROUTING,
+  KUBE_SERVICES,
+  NAT_BASE_CHAINS,
+  type IptablesChain,
+  type IptablesRuleset,
+  type IptablesTable,
+} from './ruleset.js';
+import { dispatchRules } from './service-dispatch.js';
+import { serviceChains } from './service-chains.js';
+import { planServicePort, type LoweringContext } from './service-plan.js';
+import { checkGlobals, servicePortProblem } from './validate-intent.js';
+
+const NODEPORTS_LAST_RULE = 'kubernetes service nodeports; NOTE: this must be the last rule in this chain';
+
+function byName(a: ServicePortIntent, b: ServicePortIntent): number {
+  if (a.name !== b.name) return a.name < b.name ? -1 : 1;
+  return a.protocol < b.protocol ? -1 : a.protocol > b.protocol ? 1 : 0;
+}
+
+class BaseChains {
+  private readonly chains = new Map<string, IptablesChain>();
+
+  constructor() {
+    for (const name of FILTER_BASE_CHAINS) this.chains.set(`filter/${name}`, { table: 'filter', name, rules: [] });
+    for (const name of NAT_BASE_CHAINS) this.chains.set(`nat/${name}`, { table: 'nat', name, rules: [] });
+  }
+
+  append(table: IptablesTable, name: string, ...rules: string[][]): void {
+    this.chains.get(`${table}/${name}`)?.rules.push(...rules);
+  }
+
+  list(): IptablesChain[] {
+    return [...this.chains.values()];
+  }
+}
+
+export function lowerIptables(intent: RulesetIntent): IptablesRuleset {
+  const globals = checkGlobals(intent);
+  const problems: Problem[] = [...globals.problems];
+  const ctx: LoweringContext = {
+    family: intent.family,
+    masqueradeAll: intent.masquerade.all,
+    podCIDR: globals.podCIDR,
+    nodePortDestinations: nodePortDestinations(globals.nodePortCIDRs, intent.family),
+  };
+
+  const base = new BaseChains();
+  base.append('nat', KUBE_POSTROUTING, ...postroutingRules(globals.mark));
+  base.append('nat', KUBE_MARK_MASQ, ...markMasqRules(globals.mark));
+  base.append('filter', KUBE_FORWARD, ...forwardRules(globals.mark));
+
+  const serviceChainMap = new Map<string, IptablesChain[]>();
+  for (const sp of [...intent.services].sort(byName)) {
+    const reason = servicePortProblem(sp, intent.family);
+    if (reason !== null) {
+      problems.push({ kind: 'Service', namespace: sp.namespace, name: sp.service, reason: `iptables: ${sp.name}: ${reason}` });
+      continue;
+    }
+    const plan = planServicePort(sp);
+    for (const rule of dispatchRules(plan, ctx)) base.append(rule.table, rule.chain, rule.args);
+    // Port names are unique within a service, so a key repeats only for a broken intent;
+    // the chains still differ (the protocol is hashed in), so keep both.
+    serviceChainMap.set(sp.name, [...(serviceChainMap.get(sp.name) ?? []), ...serviceChains(plan, ctx)]);
+  }
+
+  for (const destination of ctx.nodePortDestinations) {
+    base.append('nat', KUBE_SERVICES, [...comment(NODEPORTS_LAST_RULE), ...destination, ...jump(KUBE_NODEPORTS)]);
+  }
+
+  return { family: intent.family, baseChains: base.list(), serviceChains: serviceChainMap, jumps: builtinJumps(), problems };
+}

@@ -1,0 +1,75 @@
+/**
+ * Names of everything in the `kpx` table. Shared objects have fixed names without '/';
+ * the per-service chains and sets of dedicated services follow kube-proxy's nftables
+ * scheme (`service-ULMVA6XW-ns1/svc1/tcp/p80`), so they can never collide with them.
+ */
+import type { EndpointIntent, ServicePortIntent } from '../../compile/intent.js';
+import { hashPrefix } from '../../compile/names.js';
+
+export const TABLE_NAME = 'kpx';
+
+/** Where a shared chain's maps are keyed: by service address or by NodePort. */
+export type Domain = 'service' | 'nodeport';
+/** Which endpoint list a shared map holds for a destination (see README: "Endpoint lists"). */
+export type ListKind = 'primary' | 'local';
+
+function domainPrefix(domain: Domain): string {
+  return domain === 'nodeport' ? 'nodeport-' : '';
+}
+
+function listPrefix(list: ListKind): string {
+  return list === 'local' ? 'local-' : '';
+}
+
+export const sharedNames = {
+  /** Map of endpoint addresses at balancing index i. */
+  endpointIPs: (domain: Domain, list: ListKind, i: number) =>
+    `${domainPrefix(domain)}${listPrefix(list)}endpoint-ips-${i}`,
+  /** Map of the (single) endpoint port of each destination. */
+  endpointPorts: (domain: Domain) => `${domainPrefix(domain)}endpoint-ports`,
+  /** Chain that DNATs to the endpoint at index i. */
+  endpoint: (domain: Domain, list: ListKind, i: number) => `${domainPrefix(domain)}${listPrefix(list)}endpoint-${i}`,
+  /** Chain that picks one of n indexes at random. */
+  balance: (domain: Domain, list: ListKind, n: number) => `${domainPrefix(domain)}${listPrefix(list)}balance-${n}`,
+  /** External traffic, Cluster policy: masquerade, then balance over n. */
+  external: (domain: Domain, n: number) => `${domainPrefix(domain)}external-${n}`,
+  /** External traffic, Local policy: nc cluster-wide endpoints, nl on this node. */
+  externalLocal: (domain: Domain, nc: number, nl: number) => `${domainPrefix(domain)}external-local-${nc}-${nl}`,
+};
+
+/** kube-proxy's `ns/svc/proto/port` chain-name base; the port part is '' when unnamed. */
+export function servicePortBase(sp: Pick<ServicePortIntent, 'namespace' | 'service' | 'protocol' | 'portName'>): string {
+  return `${sp.namespace}/${sp.service}/${sp.protocol}/${sp.portName}`;
+}
+
+/**
+ * `ip/port`; nft 1.0.6 identifiers may not contain ':' (and quoted chain names are a
+ * syntax error), so IPv6 colons become '.'.
+ */
+function endpointPart(ep: Pick<EndpointIntent, 'ip' | 'port'>): string {
+  return `${ep.ip.replaceAll(':', '.')}/${ep.port}`;
+}
+
+function hashed(prefix: string, base: string): string {
+  return `${prefix}-${hashPrefix(base, 8)}-${base}`;
+}
+
+export interface DedicatedNames {
+  cluster: string;
+  local: string;
+  external: string;
+  endpoint: (ep: Pick<EndpointIntent, 'ip' | 'port'>) => string;
+  affinity: (ep: Pick<EndpointIntent, 'ip' | 'port'>) => string;
+}
+
+export function dedicatedNames(sp: Pick<ServicePortIntent, 'namespace' | 'service' | 'protocol' | 'portName'>): DedicatedNames {
+  const base = servicePortBase(sp);
+  const endpointBase = (ep: Pick<EndpointIntent, 'ip' | 'port'>) => `${base}__${endpointPart(ep)}`;
+  return {
+    cluster: hashed('service', base),
+    local: hashed('local', base),
+    external: hashed('external', base),
+    endpoint: (ep) => hashed('endpoint', endpointBase(ep)),
+    affinity: (ep) => hashed('affinity', endpointBase(ep)),
+  };
+}

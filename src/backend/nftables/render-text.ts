@@ -1,0 +1,145 @@
+/**
+ * `nft -f` input for an NftRuleset: flat `add` commands (table, chains, sets and maps,
+ * elements one per line, then rules), which load into an empty namespace and diff line by
+ * line. Rules are added after every chain and set exists, so any reference resolves.
+ */
+import type {
+  NftAtom,
+  NftElement,
+  NftExpr,
+  NftFamily,
+  NftNatSource,
+  NftRule,
+  NftRuleset,
+  NftSet,
+  NftStatement,
+  NftValue,
+  NftVerdict,
+} from './model.js';
+import { isVerdict } from './model.js';
+
+/** nft 1.0.6 accepts `dstnat` only in nat prerouting and `srcnat` only in nat postrouting. */
+const PRIORITY_NAMES: Record<string, string> = {
+  'nat prerouting -100': 'dstnat',
+  'nat postrouting 100': 'srcnat',
+};
+
+function hex(n: number): string {
+  return `0x${n.toString(16).padStart(8, '0')}`;
+}
+
+export function exprText(family: NftFamily, e: NftExpr): string {
+  switch (e.kind) {
+    case 'field':
+      if (e.field === 'l4proto') return 'meta l4proto';
+      if (e.field === 'dport') return 'th dport';
+      return `${family} ${e.field}`;
+    case 'mark':
+      return e.mask === undefined ? 'meta mark' : `meta mark & ${hex(e.mask)}`;
+    case 'numgen':
+      return `numgen random mod ${e.mod}`;
+    case 'fib-type':
+      return `fib ${e.of} type`;
+    case 'ct-state':
+      return 'ct state';
+    case 'ct-status':
+      return 'ct status';
+    case 'concat':
+      return e.parts.map((p) => exprText(family, p)).join(' . ');
+  }
+}
+
+function atomText(a: NftAtom): string {
+  return typeof a === 'object' ? `${a.prefix}/${a.len}` : String(a);
+}
+
+export function valueText(v: NftValue): string {
+  return typeof v === 'object' && 'concat' in v ? v.concat.map(atomText).join(' . ') : atomText(v);
+}
+
+export function verdictText(v: NftVerdict): string {
+  return v.kind === 'jump' || v.kind === 'goto' ? `${v.kind} ${v.target}` : v.kind;
+}
+
+function natSourceText(family: NftFamily, s: NftNatSource, isAddr: boolean): string {
+  if ('map' in s) return `${exprText(family, s.key)} map @${s.map}`;
+  return isAddr && family === 'ip6' ? `[${atomText(s.value)}]` : atomText(s.value);
+}
+
+function statementText(family: NftFamily, s: NftStatement): string {
+  switch (s.kind) {
+    case 'match': {
+      const right = Array.isArray(s.right) ? `{ ${s.right.map(valueText).join(', ')} }` : valueText(s.right);
+      // nft's implicit operator is a flag test for bitmask types (ct state/status); a
+      // masked mark needs the explicit `==`.
+      const op = s.op === '!=' ? '!= ' : s.left.kind === 'mark' ? '== ' : '';
+      return `${exprText(family, s.left)} ${op}${right}`;
+    }
+    case 'lookup':
+      return `${exprText(family, s.left)} ${s.negate ? '!= ' : ''}@${s.set}`;
+    case 'vmap': {
+      const map = Array.isArray(s.map)
+        ? `{ ${s.map.map(([k, v]) => `${valueText(k)} : ${verdictText(v)}`).join(', ')} }`
+        : `@${s.map}`;
+      return `${exprText(family, s.key)} vmap ${map}`;
+    }
+    case 'verdict':
+      return verdictText(s.verdict);
+    case 'mark-set':
+      return `meta mark set meta mark ${s.op === 'or' ? '|' : '^'} ${hex(s.value)}`;
+    case 'dnat': {
+      const addr = natSourceText(family, s.addr, true);
+      const port = natSourceText(family, s.port, false);
+      return 'map' in s.addr || 'map' in s.port ? `dnat ${family} to ${addr} : ${port}` : `dnat to ${addr}:${port}`;
+    }
+    case 'masquerade':
+      return s.fullyRandom ? 'masquerade fully-random' : 'masquerade';
+    case 'reject':
+      return 'reject';
+    case 'set-update':
+      return `update @${s.set} { ${exprText(family, s.key)} }`;
+  }
+}
+
+/** One rule as nft prints it (also the tracer's path text). */
+export function ruleText(family: NftFamily, r: NftRule): string {
+  return r.statements.map((s) => statementText(family, s)).join(' ');
+}
+
+function elementText(e: NftElement): string {
+  if (e.value === undefined) return valueText(e.key);
+  return `${valueText(e.key)} : ${isVerdict(e.value) ? verdictText(e.value) : valueText(e.value)}`;
+}
+
+function setDeclaration(prefix: string, s: NftSet): string {
+  const type = s.key.join(' . ') + (s.data === null ? '' : ` : ${s.data}`);
+  const parts = [`type ${type} ;`];
+  if (s.flags.length > 0) parts.push(`flags ${s.flags.join(',')} ;`);
+  if (s.timeout !== undefined) parts.push(`timeout ${s.timeout}s ;`);
+  if (s.comment !== undefined) parts.push(`comment ${JSON.stringify(s.comment)} ;`);
+  return `add ${s.data === null ? 'set' : 'map'} ${prefix} ${s.name} { ${parts.join(' ')} }`;
+}
+
+export function renderNftText(ruleset: NftRuleset): string {
+  const prefix = `${ruleset.family} ${ruleset.table}`;
+  const lines: string[] = [`add table ${prefix} { comment ${JSON.stringify(ruleset.comment)} ; }`];
+  for (const c of ruleset.chains) {
+    if (c.base === null) {
+      lines.push(`add chain ${prefix} ${c.name}`);
+    } else {
+      const priority = PRIORITY_NAMES[`${c.base.type} ${c.base.hook} ${c.base.priority}`] ?? String(c.base.priority);
+      lines.push(`add chain ${prefix} ${c.name} { type ${c.base.type} hook ${c.base.hook} priority ${priority} ; policy accept ; }`);
+    }
+  }
+  for (const s of ruleset.sets) lines.push(setDeclaration(prefix, s));
+  for (const s of ruleset.sets) {
+    if (s.elements.length === 0) continue;
+    lines.push(`add element ${prefix} ${s.name} {`);
+    s.elements.forEach((e, i) => lines.push(`\t${elementText(e)}${i < s.elements.length - 1 ? ',' : ''}`));
+    lines.push('}');
+  }
+  for (const c of ruleset.chains) {
+    for (const r of c.rules) lines.push(`add rule ${prefix} ${c.name} ${ruleText(ruleset.family, r)}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
