@@ -4,6 +4,8 @@
  * so properties exercise both the happy path and the reporting of bad input.
  */
 import fc from 'fast-check';
+import { normalizeProxyConfig } from '../../src/compile/config.js';
+import type { ProxyConfig } from '../../src/compile/intent.js';
 
 const NAMES = ['svc-a', 'svc-b', 'svc-c', 'web', 'dns'];
 const injection = fc.constantFrom('x" -j ACCEPT', 'a\nb', "'; rm -rf /", 'UPPER', 'sp ace', '-j DROP', 'a'.repeat(70));
@@ -132,3 +134,18 @@ const node = fc.constant({
 export const rawCluster: fc.Arbitrary<unknown[]> = fc
   .tuple(fc.array(service, { maxLength: 6 }), fc.array(slice, { maxLength: 8 }), node, fc.array(fc.anything(), { maxLength: 2 }))
   .map(([services, slices, n, junk]) => [...services, ...slices, n, ...junk]);
+
+function propertyConfig(): ProxyConfig {
+  const normalized = normalizeProxyConfig({
+    nodeName: 'node-a',
+    nodeIPs: ['192.168.50.10', 'fd00:50::10'],
+    clusterCIDRs: ['10.244.0.0/16', 'fd00:244::/48'],
+    masqueradeAll: false,
+    nodePortAddresses: [],
+  });
+  if ('error' in normalized) throw new Error(normalized.error);
+  return normalized.config;
+}
+
+/** The node the random clusters are rendered for: node-a, dual-stack, with pod CIDRs. */
+export const PROPERTY_CONFIG = propertyConfig();

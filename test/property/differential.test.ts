@@ -5,22 +5,12 @@
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { normalizeProxyConfig } from '../../src/compile/config.js';
 import type { RulesetIntent } from '../../src/compile/intent.js';
 import { parseObjectsText } from '../../src/model/load.js';
 import { compileObjects, traceIntent } from '../../src/pipeline.js';
 import type { Packet } from '../../src/trace/types.js';
-import { rawCluster } from './cluster-arbitrary.js';
+import { PROPERTY_CONFIG as config, rawCluster } from './cluster-arbitrary.js';
 
-const normalized = normalizeProxyConfig({
-  nodeName: 'node-a',
-  nodeIPs: ['192.168.50.10', 'fd00:50::10'],
-  clusterCIDRs: ['10.244.0.0/16', 'fd00:244::/48'],
-  masqueradeAll: false,
-  nodePortAddresses: [],
-});
-if ('error' in normalized) throw new Error(normalized.error);
-const config = normalized.config;
 
 // Pod and external sources. Node-originated flows (src = a node IP) still differ in two
 // places, an open item: to an ETP=Local LoadBalancer IP (iptables: cluster endpoints via

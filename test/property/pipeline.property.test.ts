@@ -1,19 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { normalizeProxyConfig } from '../../src/compile/config.js';
 import { compileObjects, renderIntent, traceIntent } from '../../src/pipeline.js';
 import { loadIptablesRestore } from '../support/restore-check.js';
-import { rawCluster } from './cluster-arbitrary.js';
+import { PROPERTY_CONFIG as config, rawCluster } from './cluster-arbitrary.js';
 
-const normalized = normalizeProxyConfig({
-  nodeName: 'node-a',
-  nodeIPs: ['192.168.50.10', 'fd00:50::10'],
-  clusterCIDRs: ['10.244.0.0/16', 'fd00:244::/48'],
-  masqueradeAll: false,
-  nodePortAddresses: [],
-});
-if ('error' in normalized) throw new Error(normalized.error);
-const config = normalized.config;
 
 describe('random, partly malformed clusters', () => {
   it('never make the pipeline throw, for either backend and family, and every trace sums to 1', () => {
