@@ -5,6 +5,7 @@
  * Hook order (nat before filter at every hook, raw and mangle left out):
  *   from elsewhere:    nat PREROUTING → route → filter INPUT, or filter FORWARD → nat POSTROUTING
  *   from the node:     nat OUTPUT → route → filter OUTPUT → nat POSTROUTING
+ *                      (→ lo → filter INPUT, when the destination is the node itself)
  * Routing uses the destination after DNAT, which is why filter rules on a service address
  * only see packets that nat did not rewrite.
  */
@@ -60,7 +61,13 @@ function localEnv(node: TraceNode): WalkEnv | Fail {
 }
 
 function stagesAfterRouting(flow: Flow, fromNode: boolean, env: WalkEnv): Stage[] {
-  if (fromNode) return [{ table: 'filter', hook: 'OUTPUT' }, { table: 'nat', hook: 'POSTROUTING' }];
+  if (fromNode) {
+    const output: Stage[] = [{ table: 'filter', hook: 'OUTPUT' }, { table: 'nat', hook: 'POSTROUTING' }];
+    // Delivered to the node itself: the packet loops back through lo into filter INPUT,
+    // still conntrack NEW (its entry was confirmed in POSTROUTING, the skb keeps ctinfo).
+    // nat PREROUTING is not run again: the flow's DNAT binding was made in OUTPUT.
+    return env.isLocal(flow.dst) ? [...output, { table: 'filter', hook: 'INPUT' }] : output;
+  }
   if (env.isLocal(flow.dst)) return [{ table: 'filter', hook: 'INPUT' }];
   return [{ table: 'filter', hook: 'FORWARD' }, { table: 'nat', hook: 'POSTROUTING' }];
 }

@@ -155,6 +155,15 @@ export function describeServiceMatrix(label: string, tag: string, load: Loader):
       for (const r of got) expect(r.local).toBe(remote(6));
     });
 
+    // kube-proxy's iptables semantics for the node's own flows (nftables README, "The node's
+    // own flows"): the node is short-circuited to the cluster endpoints of an ETP=Local
+    // address, and its own NodePort without endpoints is refused on the way in (filter INPUT).
+    it('from the node: ETP=Local without local endpoints is served by the cluster; its own empty NodePort is refused', async () => {
+      const got = answered(await probe(topo, topo.node, { dst: '203.0.113.12', port: 80, protocol: 'tcp', count: 5 }));
+      for (const r of got) expect(r.local).toBe(remote(6));
+      expect(errors(await probe(topo, topo.node, { dst: NODE_IP, port: 30099, protocol: 'tcp', count: 3 }))).toEqual(['refused']);
+    });
+
     it('ClientIP affinity keeps a client on one endpoint', async () => {
       const got = answered(await probe(topo, topo.pods, { src: local(2), dst: '10.96.0.40', port: 80, protocol: 'tcp', count: 30 }));
       expect(new Set(got.map((r) => r.local)).size).toBe(1);
@@ -183,12 +192,16 @@ export function describeServiceMatrix(label: string, tag: string, load: Loader):
       for (const r of nodePort) expect(r.local).toBe('fd00:244:0:2::3');
     });
 
-    // Skipped, reason: in this harness an IPv6 REJECT is seen as a timeout for every backend
-    // (iptables, nft text, nft JSON), while IPv4 REJECT and IPv6 DNAT work; the rules are
-    // right per `kpx trace`, so the ICMPv6 error's way back through the topology is suspect.
-    // Open item in the closing note of the iptables issue.
-    it.skip('IPv6: no endpoints REJECT answers at once (skipped: ICMPv6 error lost in the harness, see comment)', async () => {
-      expect(errors(await probe(topo, topo.pods, { src: 'fd00:244:0:1::2', dst: 'fd00:96::12', port: 80, protocol: 'tcp', count: 2 }))).toEqual(['refused']);
+    // kube-proxy and kpx reject TCP with ICMPv6 port unreachable (ip6tables REJECT's and nft
+    // `reject`'s default). Here the pod's SYN, its forwarding and the REJECT's ICMPv6 error
+    // all run in one softirq pass inside the pod's connect(), which still holds the socket
+    // lock: tcp_v6_err then only records a soft error (nstat TcpExtLockDroppedIcmps + 1),
+    // and the connection fails at the SYN retransmit, 1 s later (kernel 6.18; the same
+    // happens to a pod on a real node). IPv4 counts a lock-dropped ICMP too but still fails
+    // at once. So the check waits past one retransmit: DROP would still time out.
+    it('IPv6: no endpoints REJECT refuses (after one SYN retransmit)', async () => {
+      const attempt = { src: 'fd00:244:0:1::2', dst: 'fd00:96::12', port: 80, protocol: 'tcp', count: 2, timeoutMs: 2500 } as const;
+      expect(errors(await probe(topo, topo.pods, attempt))).toEqual(['refused']);
     });
   });
 }

@@ -11,12 +11,9 @@ import { compileObjects, traceIntent } from '../../src/pipeline.js';
 import type { Packet } from '../../src/trace/types.js';
 import { PROPERTY_CONFIG as config, rawCluster } from './cluster-arbitrary.js';
 
-
-// Pod and external sources. Node-originated flows (src = a node IP) still differ in two
-// places, an open item: to an ETP=Local LoadBalancer IP (iptables: cluster endpoints via
-// --src-type LOCAL; nftables: DROP) and to the node's own NodePort with no endpoints
-// (iptables: untouched, its REJECT hangs off INPUT/FORWARD only; nftables: REJECT).
-const SOURCES = { 4: ['10.244.1.2', '192.168.50.20'], 6: ['fd00:244:0:1::2', 'fd00:50::20'] };
+// Pod, external and node sources. The node's own primary IP takes nat OUTPUT, then filter
+// INPUT when the destination stays on the node (nftables README, "The node's own flows").
+const SOURCES = { 4: ['10.244.1.2', '192.168.50.20', '192.168.50.10'], 6: ['fd00:244:0:1::2', 'fd00:50::20', 'fd00:50::10'] };
 
 function flows(intent: RulesetIntent): Packet[] {
   const packets: Packet[] = [];

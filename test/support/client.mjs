@@ -1,6 +1,6 @@
 // Probe client for kernel tests, run as `ip netns exec NS node client.mjs '<json>'` with
-// <json> = {"dst","port","protocol":"tcp"|"udp","src"?,"count","timeoutMs","concurrency"}.
-// Makes `count` independent attempts (each a new socket, so a new source port),
+// <json> = {"dst","port","protocol":"tcp"|"udp","src"?,"srcPort"?,"count","timeoutMs","concurrency"}.
+// Makes `count` independent attempts (each a new socket, so a new source port unless srcPort),
 // `concurrency` at a time, and prints one JSON array with a result per attempt, in order:
 //   {"ok":true,"local":"10.244.2.3:8080","peer":"192.168.50.10:40000"}  (the server's reply)
 //   {"ok":false,"error":"refused"}   TCP RST or ICMP unreachable-port answer (REJECT)
@@ -10,7 +10,7 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 
 const opts = JSON.parse(process.argv[2] ?? '{}');
-const { dst, port, protocol, src, count, timeoutMs, concurrency } = opts;
+const { dst, port, protocol, src, srcPort, count, timeoutMs, concurrency } = opts;
 
 function parseReply(text) {
   try {
@@ -66,7 +66,8 @@ function udpAttempt(finish) {
       if (err) finish({ ok: false, error: err.code ?? err.message });
       else socket.send('probe\n');
     });
-  if (src) socket.bind({ address: src, port: 0 }, connect);
+  // A fixed srcPort (UDP only) makes every attempt the same flow to conntrack.
+  if (src || srcPort) socket.bind({ address: src, port: srcPort ?? 0 }, connect);
   else connect();
   return () => {
     try {

@@ -124,7 +124,14 @@ export function addSkeleton(b: TableBuilder, intent: RulesetIntent): void {
   b.addChain('filter-prerouting', [newJump(CHAIN.firewallCheck)], filter('prerouting'));
   b.addChain('filter-input', [newJump(CHAIN.nodePortEndpointsCheck), newJump(CHAIN.serviceEndpointsCheck)], filter('input'));
   b.addChain('filter-forward', [newJump(CHAIN.serviceEndpointsCheck), newJump(CHAIN.clusterIPsCheck)], filter('forward'));
-  b.addChain('filter-output', [newJump(CHAIN.serviceEndpointsCheck), newJump(CHAIN.firewallCheck)], filter('output'));
+  // The node's own new flows are checked only when they go to a ClusterIP, as kube-proxy's
+  // iptables mode does (filter OUTPUT → KUBE-SERVICES; KUBE-EXTERNAL-SERVICES hangs off
+  // INPUT/FORWARD only). So the node reaches an externalTrafficPolicy=Local address without
+  // local endpoints through the cluster endpoints (the external chain's `fib saddr type
+  // local` short-circuit), and a flow to an external address of a service without
+  // endpoints leaves untouched; one that stays on the node is refused in filter-input.
+  const toClusterIPJump = rule(ctStateNew, lookup(daddr, SET.clusterIPs), verdict(jump(CHAIN.serviceEndpointsCheck)));
+  b.addChain('filter-output', [toClusterIPJump, newJump(CHAIN.firewallCheck)], filter('output'));
   b.addChain('filter-output-post-dnat', [newJump(CHAIN.clusterIPsCheck)], filter('output', PRIORITY.filterPostDNAT));
   b.addChain('nat-prerouting', [rule(verdict(jump(CHAIN.services)))], { type: 'nat', hook: 'prerouting', priority: PRIORITY.dstnat });
   b.addChain('nat-output', [rule(verdict(jump(CHAIN.services)))], { type: 'nat', hook: 'output', priority: PRIORITY.dstnat });

@@ -18,8 +18,11 @@ export interface ProbeOptions {
   timeoutMs?: number;
   /** Attempts in flight at once; default 20. */
   concurrency?: number;
-  /** Only `false` (the behaviour above) exists; reusing one source port is not supported. */
-  sameSourcePort?: false;
+  /**
+   * UDP only: bind every attempt to this source port, so all of them are one conntrack flow
+   * (run them with concurrency 1). Default: a new ephemeral port per attempt.
+   */
+  srcPort?: number;
 }
 
 export type ProbeResult =
@@ -35,11 +38,13 @@ const SCRIPT = fileURLToPath(new URL('../client.mjs', import.meta.url));
 
 /** One result per attempt, in attempt order. Rejects only if the client process itself fails. */
 export async function probe(topo: Topology, ns: string, opts: ProbeOptions): Promise<ProbeResult[]> {
+  if (opts.srcPort !== undefined && opts.protocol !== 'udp') throw new Error('probe: srcPort is for UDP only');
   const request = {
     dst: opts.dst,
     port: opts.port,
     protocol: opts.protocol,
     src: opts.src,
+    srcPort: opts.srcPort,
     count: opts.count ?? 1,
     timeoutMs: opts.timeoutMs ?? 1000,
     concurrency: opts.concurrency ?? 20,
