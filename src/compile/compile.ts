@@ -5,9 +5,9 @@ import { familyOf } from '../model/ip.js';
 import type { ClusterState, EndpointSlice, IPFamily, Problem, Service } from '../model/types.js';
 import type { CompileContext } from './context.js';
 import type { CompileResult, ProxyConfig, RulesetIntent, ServicePortIntent } from './intent.js';
-import { nodePortAddressing, primaryNodeIPs } from './node-addresses.js';
+import { nodePortAddressing, primaryNodeIPs, type NodePortAddressing } from './node-addresses.js';
 import { compareStrings } from './order.js';
-import { resolveConflicts } from './conflicts.js';
+import { resolveConflicts, type TrimmedCopies } from './conflicts.js';
 import { compileServicePort, familyAddresses } from './service-port.js';
 
 export type { CompileContext } from './context.js';
@@ -34,38 +34,80 @@ export function compareServicePorts(a: ServicePortIntent, b: ServicePortIntent):
   return compareStrings(a.name, b.name) || compareStrings(a.protocol, b.protocol);
 }
 
-export function compileRuleset(state: ClusterState, config: ProxyConfig, family: IPFamily): CompileResult {
-  const problems: Problem[] = [];
+/** What every service of one compile shares: the node's context and where NodePorts answer. */
+export interface CompileSetup {
+  ctx: CompileContext;
+  nodePorts: NodePortAddressing;
+}
+
+export function compileSetup(state: ClusterState, config: ProxyConfig, family: IPFamily): CompileSetup {
   const nodeIPs = primaryNodeIPs(config, state.node, family);
-  const nodePorts = nodePortAddressing(config, nodeIPs, family);
+  return {
+    ctx: { family, nodeName: config.nodeName, nodeLabels: state.node?.labels ?? {}, nodeIPs },
+    nodePorts: nodePortAddressing(config, nodeIPs, family),
+  };
+}
+
+/**
+ * The ruleset from every service's port intents, in state order: sorted, conflicts
+ * resolved. `copies` lets a caller keep the trimmed copies of conflicting ports stable.
+ */
+export function assembleRuleset(
+  state: ClusterState,
+  config: ProxyConfig,
+  setup: CompileSetup,
+  ports: ServicePortIntent[],
+  copies?: TrimmedCopies,
+): CompileResult {
+  const { ctx, nodePorts } = setup;
+  const problems: Problem[] = [];
   if (nodePorts.fallbackReason !== null) {
     problems.push({ kind: 'Node', namespace: '', name: config.nodeName, reason: nodePorts.fallbackReason });
   }
-
-  const ctx: CompileContext = {
-    family,
-    nodeName: config.nodeName,
-    nodeLabels: state.node?.labels ?? {},
-    nodeIPs,
-  };
-  const services: ServicePortIntent[] = [];
-  for (const service of state.services.values()) {
-    const slices = state.slicesByService.get(`${service.namespace}/${service.name}`) ?? [];
-    services.push(...compileService(service, slices, ctx));
-  }
-  services.sort(compareServicePorts);
-  const resolved = resolveConflicts(services);
+  ports.sort(compareServicePorts);
+  const resolved = resolveConflicts(ports, copies);
   problems.push(...resolved.problems);
 
-  const podCIDRs = config.clusterCIDRs.filter((cidr) => familyOf(cidr) === family);
+  const podCIDRs = config.clusterCIDRs.filter((cidr) => familyOf(cidr) === ctx.family);
   const intent: RulesetIntent = {
-    family,
+    family: ctx.family,
     masquerade: { mark: MASQUERADE_MARK, all: config.masqueradeAll },
     podCIDRs: podCIDRs.length > 0 ? podCIDRs : null,
-    nodeIPs,
+    nodeIPs: ctx.nodeIPs,
     nodePortCIDRs: nodePorts.cidrs,
-    serviceCIDRs: state.serviceCIDRs.filter((cidr) => familyOf(cidr) === family),
+    serviceCIDRs: state.serviceCIDRs.filter((cidr) => familyOf(cidr) === ctx.family),
     services: resolved.services,
   };
   return { intent, problems };
+}
+
+const NO_SLICES: readonly EndpointSlice[] = Object.freeze([]);
+
+/** Whether `key` is `namespace/name` of `service`, checked without building it. */
+function isKeyOf(key: string, service: Service): boolean {
+  const { namespace, name } = service;
+  return (
+    key.length === namespace.length + 1 + name.length &&
+    key.startsWith(namespace) &&
+    key.charAt(namespace.length) === '/' &&
+    key.endsWith(name)
+  );
+}
+
+/**
+ * The slices of `service` in `state`; the same empty list every time for none. `key`, the
+ * service's key in `state.services`, saves building it.
+ */
+export function serviceSlices(state: ClusterState, service: Service, key?: string): readonly EndpointSlice[] {
+  const sliceKey = key !== undefined && isKeyOf(key, service) ? key : `${service.namespace}/${service.name}`;
+  return state.slicesByService.get(sliceKey) ?? NO_SLICES;
+}
+
+export function compileRuleset(state: ClusterState, config: ProxyConfig, family: IPFamily): CompileResult {
+  const setup = compileSetup(state, config, family);
+  const ports: ServicePortIntent[] = [];
+  for (const [key, service] of state.services) {
+    for (const port of compileService(service, serviceSlices(state, service, key), setup.ctx)) ports.push(port);
+  }
+  return assembleRuleset(state, config, setup, ports);
 }

@@ -4,6 +4,7 @@
  * a duplicate key for the whole batch. The first claimant in name order keeps the address;
  * later ones lose it, with a problem saying so.
  */
+import _ from 'lodash';
 import type { Problem } from '../model/types.js';
 import type { ServicePortIntent } from './intent.js';
 
@@ -12,7 +13,10 @@ interface Claims {
   problems: Problem[];
 }
 
-/** Claims `key` for `sp`; false (and a problem) when another service port holds it. */
+/**
+ * Claims `key` for `sp`; false (and a problem) when another service port holds it. The
+ * problem names what was lost: `what` followed by the key.
+ */
 function claim(claims: Claims, key: string, sp: ServicePortIntent, what: string): boolean {
   const owner = claims.owner.get(key);
   if (owner === undefined || owner === sp.name) {
@@ -23,13 +27,26 @@ function claim(claims: Claims, key: string, sp: ServicePortIntent, what: string)
     kind: 'Service',
     namespace: sp.namespace,
     name: sp.service,
-    reason: `${what} is already used by ${owner}; left out`,
+    reason: `${what}${key} is already used by ${owner}; left out`,
   });
   return false;
 }
 
+/**
+ * Trimmed copies made for service ports that lost an address, by original. Handed back to
+ * the next call, a copy trimmed the same way is reused, so its identity stays stable.
+ */
+export type TrimmedCopies = WeakMap<ServicePortIntent, ServicePortIntent>;
+
+function trimmedAlike(copy: ServicePortIntent, externalIPs: string[], loadBalancerIPs: string[], nodePort: number): boolean {
+  return copy.nodePort === nodePort && _.isEqual(copy.externalIPs, externalIPs) && _.isEqual(copy.loadBalancerIPs, loadBalancerIPs);
+}
+
 /** `services` must be sorted; returns them with conflicting addresses removed. */
-export function resolveConflicts(services: readonly ServicePortIntent[]): {
+export function resolveConflicts(
+  services: readonly ServicePortIntent[],
+  copies?: TrimmedCopies,
+): {
   services: ServicePortIntent[];
   problems: Problem[];
 } {
@@ -38,20 +55,25 @@ export function resolveConflicts(services: readonly ServicePortIntent[]): {
   for (const sp of services) {
     const proto = sp.protocol.toUpperCase();
     const destination = (ip: string) => `${ip} ${sp.port}/${proto}`;
-    if (!claim(claims, destination(sp.clusterIP), sp, `cluster IP ${destination(sp.clusterIP)}`)) continue;
-    const externalIPs = sp.externalIPs.filter((ip) => claim(claims, destination(ip), sp, `external IP ${destination(ip)}`));
-    const loadBalancerIPs = sp.loadBalancerIPs.filter((ip) =>
-      claim(claims, destination(ip), sp, `load balancer IP ${destination(ip)}`),
-    );
-    const nodePort =
-      sp.nodePort !== 0 && claim(claims, `node port ${sp.nodePort}/${proto}`, sp, `node port ${sp.nodePort}/${proto}`)
-        ? sp.nodePort
-        : 0;
+    if (!claim(claims, destination(sp.clusterIP), sp, 'cluster IP ')) continue;
+    const externalIPs = sp.externalIPs.filter((ip) => claim(claims, destination(ip), sp, 'external IP '));
+    const loadBalancerIPs = sp.loadBalancerIPs.filter((ip) => claim(claims, destination(ip), sp, 'load balancer IP '));
+    const nodePort = sp.nodePort !== 0 && claim(claims, `node port ${sp.nodePort}/${proto}`, sp, '') ? sp.nodePort : 0;
     const changed =
       externalIPs.length !== sp.externalIPs.length ||
       loadBalancerIPs.length !== sp.loadBalancerIPs.length ||
       nodePort !== sp.nodePort;
-    kept.push(changed ? { ...sp, externalIPs, loadBalancerIPs, nodePort, firewall: loadBalancerIPs.length > 0 ? sp.firewall : null } : sp);
+    if (!changed) {
+      kept.push(sp);
+      continue;
+    }
+    const earlier = copies?.get(sp);
+    const copy =
+      earlier !== undefined && trimmedAlike(earlier, externalIPs, loadBalancerIPs, nodePort)
+        ? earlier
+        : { ...sp, externalIPs, loadBalancerIPs, nodePort, firewall: loadBalancerIPs.length > 0 ? sp.firewall : null };
+    copies?.set(sp, copy);
+    kept.push(copy);
   }
   return { services: kept, problems: claims.problems };
 }

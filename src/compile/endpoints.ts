@@ -33,17 +33,22 @@ export function joinEndpoints(
   family: IPFamily,
   nodeName: string,
 ): CandidateEndpoint[] {
-  const byAddress = new Map<string, CandidateEndpoint>();
+  const matching: { slice: EndpointSlice; port: number }[] = [];
   for (const slice of slices) {
     if (slice.family !== family || slice.namespace !== service.namespace || slice.serviceName !== service.name) continue;
     for (const slicePort of slice.ports) {
-      if (slicePort.name !== port.name || slicePort.protocol !== port.protocol) continue;
-      for (const ep of slice.endpoints) {
-        if (familyOf(ep.ip) !== family) continue;
-        const candidate = toCandidate(ep, slicePort.port, nodeName);
-        const existing = byAddress.get(candidate.address);
-        if (!existing || usability(candidate) > usability(existing)) byAddress.set(candidate.address, candidate);
-      }
+      if (slicePort.name === port.name && slicePort.protocol === port.protocol) matching.push({ slice, port: slicePort.port });
+    }
+  }
+  // With one port number (the usual case) the IP alone tells addresses apart: a cheaper key.
+  const onePort = matching.every((m) => m.port === matching[0]?.port);
+  const byAddress = new Map<string, CandidateEndpoint>();
+  for (const m of matching) {
+    for (const ep of m.slice.endpoints) {
+      if (familyOf(ep.ip) !== family) continue;
+      const key = onePort ? ep.ip : joinHostPort(ep.ip, m.port);
+      const existing = byAddress.get(key);
+      if (!existing || usability(ep) > usability(existing)) byAddress.set(key, toCandidate(ep, m.port, nodeName));
     }
   }
   return [...byAddress.values()];

@@ -2,7 +2,7 @@
  * Deterministic chain names, derived the way kube-proxy derives them so that names are
  * stable across restarts and partial syncs can reuse chains. The one place names are made.
  */
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import type { EndpointIntent, L4Protocol, ServicePortIntent } from './intent.js';
 
 const BASE32_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
@@ -25,9 +25,37 @@ export function base32(bytes: Uint8Array): string {
   return out;
 }
 
+/**
+ * base32 of the bytes written in `hex`, stopping after `length` characters: the same
+ * characters as `base32(bytes).slice(0, length)`.
+ */
+function base32FromHex(hex: string, length: number): string {
+  let out = '';
+  let buffer = 0;
+  let bits = 0;
+  for (let i = 0; i < hex.length && out.length < length; i++) {
+    const c = hex.charCodeAt(i);
+    buffer = (buffer << 4) | (c <= 57 ? c - 48 : c - 87); // lower-case hex digits
+    bits += 4;
+    if (bits >= 5) {
+      out += BASE32_ALPHABET[(buffer >>> (bits - 5)) & 31];
+      bits -= 5;
+      buffer &= (1 << bits) - 1;
+    }
+  }
+  if (bits > 0 && out.length < length) out += BASE32_ALPHABET[(buffer << (5 - bits)) & 31];
+  return out;
+}
+
+/** Node 20.12+ has the one-shot `crypto.hash`, several times cheaper for short inputs. */
+const sha256Hex: (text: string) => string =
+  typeof hash === 'function'
+    ? (text) => hash('sha256', text, 'hex')
+    : (text) => createHash('sha256').update(text).digest('hex');
+
 /** The first `length` characters of base32(sha256(text)). */
 export function hashPrefix(text: string, length: number): string {
-  return base32(createHash('sha256').update(text).digest()).slice(0, length);
+  return base32FromHex(sha256Hex(text), length);
 }
 
 /** kube-proxy's `portProtoHash`: 16 chars for `KUBE-SVC-…` style names (≤ 28 chars in all). */

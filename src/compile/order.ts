@@ -2,6 +2,7 @@
  * Deterministic orderings for compiled output, independent of locale and of input order.
  */
 import ipaddr from 'ipaddr.js';
+import { canonicalIPv4Value } from '../model/ip.js';
 import type { EndpointIntent } from './intent.js';
 
 /** Plain UTF-16 code unit order (never locale-dependent). */
@@ -10,8 +11,7 @@ export function compareStrings(a: string, b: string): number {
   return a < b ? -1 : 1;
 }
 
-/** Numeric order of the address bytes; an IPv4 address sorts before any IPv6 one. */
-export function compareIPs(a: string, b: string): number {
+function compareIPBytes(a: string, b: string): number {
   const bytesA = ipaddr.parse(a).toByteArray();
   const bytesB = ipaddr.parse(b).toByteArray();
   if (bytesA.length !== bytesB.length) return bytesA.length - bytesB.length;
@@ -22,8 +22,32 @@ export function compareIPs(a: string, b: string): number {
   return 0;
 }
 
+/** Numeric order of the address bytes; an IPv4 address sorts before any IPv6 one. */
+export function compareIPs(a: string, b: string): number {
+  const numberA = canonicalIPv4Value(a);
+  const numberB = numberA === null ? null : canonicalIPv4Value(b);
+  if (numberA !== null && numberB !== null) return numberA - numberB;
+  return compareIPBytes(a, b);
+}
+
 export function compareEndpoints(a: Pick<EndpointIntent, 'ip' | 'port'>, b: Pick<EndpointIntent, 'ip' | 'port'>): number {
   return compareIPs(a.ip, b.ip) || a.port - b.port;
+}
+
+/**
+ * `endpoints` sorted by `compareEndpoints` (a new array; the sort is stable). IPv4 lists,
+ * the common case, sort on a numeric key computed once per endpoint.
+ */
+export function sortEndpoints<T extends Pick<EndpointIntent, 'ip' | 'port'>>(endpoints: readonly T[]): T[] {
+  if (endpoints.length < 2) return [...endpoints];
+  const keyed: { key: number; ep: T }[] = [];
+  for (const ep of endpoints) {
+    const ip = canonicalIPv4Value(ep.ip);
+    // A port is at most 16 bits, so ip * 2^16 + port stays below 2^48: exact in a double.
+    if (ip === null || !(ep.port >= 0 && ep.port < 65536)) return [...endpoints].sort(compareEndpoints);
+    keyed.push({ key: ip * 65536 + ep.port, ep });
+  }
+  return keyed.sort((a, b) => a.key - b.key).map((k) => k.ep);
 }
 
 /** Order-preserving removal of repeated values. */

@@ -8,7 +8,7 @@ import { categorizeEndpoints, ZONE_LABEL, type PortPolicy } from './categorize.j
 import type { CompileContext } from './context.js';
 import { joinEndpoints, type CandidateEndpoint } from './endpoints.js';
 import type { EndpointIntent, L4Protocol, ServicePortIntent, TrafficPath } from './intent.js';
-import { compareEndpoints, uniqueStrings } from './order.js';
+import { sortEndpoints, uniqueStrings } from './order.js';
 
 /** A service's addresses of one family, shared by all its ports. */
 export interface FamilyAddresses {
@@ -71,13 +71,16 @@ function toIntent(ep: CandidateEndpoint): EndpointIntent {
 }
 
 function sortedIntents(endpoints: readonly CandidateEndpoint[]): EndpointIntent[] {
-  return endpoints.map(toIntent).sort(compareEndpoints);
+  return sortEndpoints(endpoints.map(toIntent));
 }
 
+/** `a` and `b` are sorted and free of repeated addresses. */
 function union(a: readonly EndpointIntent[], b: readonly EndpointIntent[]): EndpointIntent[] {
+  if (b.length === 0) return [...a];
+  if (a.length === 0) return [...b];
   const byAddress = new Map<string, EndpointIntent>();
   for (const ep of [...a, ...b]) if (!byAddress.has(ep.address)) byAddress.set(ep.address, ep);
-  return [...byAddress.values()].sort(compareEndpoints);
+  return sortEndpoints([...byAddress.values()]);
 }
 
 /**

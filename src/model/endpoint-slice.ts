@@ -66,29 +66,30 @@ function readHintNames(f: Findings, path: string, value: unknown, check: NameChe
   return names;
 }
 
-function readEndpoint(f: Findings, path: string, value: unknown, family: IPFamily | null): SliceEndpoint | null {
-  const raw = readRecord(f, path, value);
-  const addresses = readList(f, `${path}.addresses`, field(raw, 'addresses'));
+/** One item of `endpoints`; paths are relative to it (see `Findings.within`). */
+function readEndpoint(f: Findings, value: unknown, family: IPFamily | null): SliceEndpoint | null {
+  const raw = readRecord(f, '', value);
+  const addresses = readList(f, '.addresses', field(raw, 'addresses'));
   if (addresses.length === 0) return null;
-  const address = readIP(f, `${path}.addresses[0]`, addresses[0]);
+  const address = readIP(f, '.addresses[0]', addresses[0]);
   if (address && family && address.family !== family) {
-    f.add(`${path}.addresses[0]`, `${address.ip} is IPv${address.family} but addressType is IPv${family}`);
+    f.add('.addresses[0]', `${address.ip} is IPv${address.family} but addressType is IPv${family}`);
   }
-  const conditions = readRecord(f, `${path}.conditions`, field(raw, 'conditions'));
+  const conditions = readRecord(f, '.conditions', field(raw, 'conditions'));
   // Unknown readiness counts as ready (the API's documented meaning of a nil condition).
-  const ready = readBoolean(f, `${path}.conditions.ready`, field(conditions, 'ready')) ?? true;
-  const serving = readBoolean(f, `${path}.conditions.serving`, field(conditions, 'serving')) ?? ready;
-  const terminating = readBoolean(f, `${path}.conditions.terminating`, field(conditions, 'terminating')) ?? false;
-  const hints = readRecord(f, `${path}.hints`, field(raw, 'hints'));
+  const ready = readBoolean(f, '.conditions.ready', field(conditions, 'ready')) ?? true;
+  const serving = readBoolean(f, '.conditions.serving', field(conditions, 'serving')) ?? ready;
+  const terminating = readBoolean(f, '.conditions.terminating', field(conditions, 'terminating')) ?? false;
+  const hints = readRecord(f, '.hints', field(raw, 'hints'));
   return {
     ip: address?.ip ?? '',
     ready,
     serving,
     terminating,
-    nodeName: readOptionalName(f, `${path}.nodeName`, field(raw, 'nodeName'), checkDNS1123Subdomain),
-    zone: readOptionalName(f, `${path}.zone`, field(raw, 'zone'), checkZoneName),
-    zoneHints: readHintNames(f, `${path}.hints.forZones`, field(hints, 'forZones'), checkZoneName),
-    nodeHints: readHintNames(f, `${path}.hints.forNodes`, field(hints, 'forNodes'), checkDNS1123Subdomain),
+    nodeName: readOptionalName(f, '.nodeName', field(raw, 'nodeName'), checkDNS1123Subdomain),
+    zone: readOptionalName(f, '.zone', field(raw, 'zone'), checkZoneName),
+    zoneHints: readHintNames(f, '.hints.forZones', field(hints, 'forZones'), checkZoneName),
+    nodeHints: readHintNames(f, '.hints.forNodes', field(hints, 'forNodes'), checkDNS1123Subdomain),
   };
 }
 
@@ -114,7 +115,7 @@ export function normalizeEndpointSlice(raw: unknown): { slice: EndpointSlice | n
   const ports = readSlicePorts(f, field(raw, 'ports'));
   const endpoints: SliceEndpoint[] = [];
   readList(f, 'endpoints', field(raw, 'endpoints')).forEach((item, i) => {
-    const endpoint = readEndpoint(f, `endpoints[${i}]`, item, family);
+    const endpoint = f.within(`endpoints[${i}]`, () => readEndpoint(f, item, family));
     if (endpoint) endpoints.push(endpoint);
   });
   if (!identity || serviceName === null || family === null || !f.clean) return { slice: null, problems: f.problems };

@@ -51,8 +51,27 @@ export class Findings {
     public name: string,
   ) {}
 
+  /** Prepended to every path added (see `within`). */
+  private prefix = '';
+
   add(path: string, message: string): void {
-    this.problems.push({ kind: this.kind, namespace: this.namespace, name: this.name, reason: `${path}: ${message}` });
+    const reason = `${this.prefix}${path}: ${message}`;
+    this.problems.push({ kind: this.kind, namespace: this.namespace, name: this.name, reason });
+  }
+
+  /**
+   * Runs `read` with every path it adds relative to `prefix`: a reader of one list item
+   * passes constant paths (`''` for the item, `.field` for a field of it) instead of
+   * building one string per field of every item.
+   */
+  within<T>(prefix: string, read: () => T): T {
+    const outer = this.prefix;
+    this.prefix = outer + prefix;
+    try {
+      return read();
+    } finally {
+      this.prefix = outer;
+    }
   }
 
   get clean(): boolean {

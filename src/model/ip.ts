@@ -20,19 +20,63 @@ export interface ParsedCIDR {
   family: IPFamily;
 }
 
-const IPV4_SLOPPY = /^(\d+)\.(\d+)\.(\d+)\.(\d+)$/;
+const DOT = 46;
+const ZERO = 48;
+const NINE = 57;
 
-function parseIPv4Sloppy(text: string): number[] | null {
-  const m = IPV4_SLOPPY.exec(text);
-  if (!m) return null;
-  const octets = m.slice(1).map((s) => Number.parseInt(s, 10));
-  return octets.every((o) => o <= 255) ? octets : null;
+const NOT_IPV4 = -1;
+const NOT_CANONICAL = -2;
+
+/**
+ * Scans a sloppy dotted-quad IPv4 address (`/^\d+(\.\d+){3}$/`, each octet decimal and at
+ * most 255, leading zeros allowed): its 32-bit value when the text is canonical (no leading
+ * zeros), NOT_CANONICAL when it is valid but not canonical, NOT_IPV4 otherwise. Hand-rolled:
+ * it runs for every endpoint address.
+ */
+function scanIPv4(text: string): number {
+  const length = text.length;
+  let octets = 0;
+  let value = 0;
+  let octet = 0;
+  let digits = 0;
+  let canonical = true;
+  for (let i = 0; i <= length; i++) {
+    const c = i < length ? text.charCodeAt(i) : DOT;
+    if (c === DOT) {
+      if (digits === 0 || octet > 255 || ++octets > 4) return NOT_IPV4;
+      value = value * 256 + octet;
+      octet = 0;
+      digits = 0;
+    } else if (c >= ZERO && c <= NINE) {
+      if (digits > 0 && octet === 0) canonical = false;
+      // Past 255 the octet is invalid whatever follows; stop growing to stay exact.
+      octet = Math.min(octet * 10 + (c - ZERO), 256);
+      digits++;
+    } else {
+      return NOT_IPV4;
+    }
+  }
+  if (octets !== 4) return NOT_IPV4;
+  return canonical ? value : NOT_CANONICAL;
+}
+
+/** The canonical form of a sloppy IPv4 address (see `scanIPv4`), or null. */
+export function canonicalIPv4(text: string): string | null {
+  const scanned = scanIPv4(text);
+  if (scanned === NOT_IPV4) return null;
+  return scanned === NOT_CANONICAL ? text.split('.').map((octet) => Number.parseInt(octet, 10)).join('.') : text;
+}
+
+/** The numeric value of a canonical IPv4 address, or null for any other text. */
+export function canonicalIPv4Value(text: string): number | null {
+  const scanned = scanIPv4(text);
+  return scanned >= 0 ? scanned : null;
 }
 
 /** Parses an IP address; null when it is not one (zones and IPv4-mapped IPv6 are refused). */
 export function parseIP(text: string): ParsedIP | null {
-  const v4 = parseIPv4Sloppy(text);
-  if (v4) return { ip: v4.join('.'), family: 4 };
+  const v4 = canonicalIPv4(text);
+  if (v4 !== null) return { ip: v4, family: 4 };
   if (!text.includes(':') || text.includes('%') || !ipaddr.IPv6.isValid(text)) return null;
   const v6 = ipaddr.IPv6.parse(text);
   if (v6.isIPv4MappedAddress()) return null;

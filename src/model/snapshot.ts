@@ -25,19 +25,19 @@ export { normalizeServiceCIDR } from './service-cidr.js';
 
 export type RecognisedKind = 'Service' | 'EndpointSlice' | 'Node' | 'ServiceCIDR';
 
-const KINDS: ReadonlyMap<string, RecognisedKind> = new Map([
-  ['v1 Service', 'Service'],
-  ['discovery.k8s.io/v1 EndpointSlice', 'EndpointSlice'],
-  ['v1 Node', 'Node'],
-  ['networking.k8s.io/v1 ServiceCIDR', 'ServiceCIDR'],
-  ['networking.k8s.io/v1beta1 ServiceCIDR', 'ServiceCIDR'],
+/** By apiVersion, then kind. */
+const KINDS: ReadonlyMap<string, ReadonlyMap<string, RecognisedKind>> = new Map([
+  ['v1', new Map<string, RecognisedKind>([['Service', 'Service'], ['Node', 'Node']])],
+  ['discovery.k8s.io/v1', new Map<string, RecognisedKind>([['EndpointSlice', 'EndpointSlice']])],
+  ['networking.k8s.io/v1', new Map<string, RecognisedKind>([['ServiceCIDR', 'ServiceCIDR']])],
+  ['networking.k8s.io/v1beta1', new Map<string, RecognisedKind>([['ServiceCIDR', 'ServiceCIDR']])],
 ]);
 
 export function recognisedKind(raw: unknown): RecognisedKind | null {
   const apiVersion = field(raw, 'apiVersion');
   const kind = field(raw, 'kind');
   if (typeof apiVersion !== 'string' || typeof kind !== 'string') return null;
-  return KINDS.get(`${apiVersion} ${kind}`) ?? null;
+  return KINDS.get(apiVersion)?.get(kind) ?? null;
 }
 
 function isNamespaced(kind: RecognisedKind): boolean {
@@ -52,10 +52,11 @@ export function buildClusterState(
   objects: unknown[],
   opts: { nodeName: string },
 ): { state: ClusterState; problems: Problem[] } {
-  const relevant = objects.flatMap((raw, index) => {
+  const relevant: { raw: unknown; index: number; kind: RecognisedKind; key: string }[] = [];
+  objects.forEach((raw, index) => {
     const kind = recognisedKind(raw);
-    if (!kind || (kind === 'Node' && (opts.nodeName === '' || rawName(raw) !== opts.nodeName))) return [];
-    return [{ raw, index, kind, key: rawIdentityKey(kind, raw, isNamespaced(kind)) }];
+    if (!kind || (kind === 'Node' && (opts.nodeName === '' || rawName(raw) !== opts.nodeName))) return;
+    relevant.push({ raw, index, kind, key: rawIdentityKey(kind, raw, isNamespaced(kind)) });
   });
   const lastIndex = new Map(relevant.map((o) => [o.key, o.index]));
 
@@ -94,7 +95,9 @@ export function buildClusterState(
   const grouped = new Map<string, EndpointSlice[]>();
   for (const slice of slices) {
     const key = `${slice.namespace}/${slice.serviceName}`;
-    grouped.set(key, [...(grouped.get(key) ?? []), slice]);
+    const group = grouped.get(key);
+    if (group) group.push(slice);
+    else grouped.set(key, [slice]);
   }
   for (const group of grouped.values()) group.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 
