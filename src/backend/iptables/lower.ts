@@ -18,7 +18,7 @@ import {
   type IptablesRuleset,
   type IptablesTable,
 } from './ruleset.js';
-import { dispatchRules } from './service-dispatch.js';
+import { dispatchRules, type SharedRule } from './service-dispatch.js';
 import { serviceChains } from './service-chains.js';
 import { planServicePort, type LoweringContext } from './service-plan.js';
 import { checkGlobals, servicePortProblem } from './validate-intent.js';
@@ -39,12 +39,40 @@ class BaseChains {
   }
 
   append(table: IptablesTable, name: string, ...rules: string[][]): void {
-    this.chains.get(`${table}/${name}`)?.rules.push(...rules);
+    const chain = this.chains.get(`${table}/${name}`);
+    if (chain) for (const rule of rules) chain.rules.push(rule);
   }
 
   list(): IptablesChain[] {
     return [...this.chains.values()];
   }
+}
+
+/** One service port lowered: its rules in the shared chains and its own chains, or why not. */
+interface LoweredServicePort {
+  problem: string | null;
+  dispatch: SharedRule[];
+  chains: IptablesChain[];
+}
+
+/**
+ * Intents are immutable, so a service port object lowered in the same context lowers the
+ * same way again: the daemon's syncs, whose compiler keeps the objects of unchanged
+ * services, redo only the changed ones, and get back the very same chain objects.
+ */
+const memo = new WeakMap<ServicePortIntent, { contextKey: string; lowered: LoweredServicePort }>();
+
+function lowerServicePort(sp: ServicePortIntent, ctx: LoweringContext, contextKey: string): LoweredServicePort {
+  const cached = memo.get(sp);
+  if (cached !== undefined && cached.contextKey === contextKey) return cached.lowered;
+  const problem = servicePortProblem(sp, ctx.family);
+  let lowered: LoweredServicePort = { problem, dispatch: [], chains: [] };
+  if (problem === null) {
+    const plan = planServicePort(sp);
+    lowered = { problem, dispatch: dispatchRules(plan, ctx), chains: serviceChains(plan, ctx) };
+  }
+  memo.set(sp, { contextKey, lowered });
+  return lowered;
 }
 
 export function lowerIptables(intent: RulesetIntent): IptablesRuleset {
@@ -56,6 +84,7 @@ export function lowerIptables(intent: RulesetIntent): IptablesRuleset {
     podCIDR: globals.podCIDR,
     nodePortDestinations: nodePortDestinations(globals.nodePortCIDRs, intent.family),
   };
+  const contextKey = JSON.stringify(ctx);
 
   const base = new BaseChains();
   base.append('nat', KUBE_POSTROUTING, ...postroutingRules(globals.mark));
@@ -64,16 +93,16 @@ export function lowerIptables(intent: RulesetIntent): IptablesRuleset {
 
   const serviceChainMap = new Map<string, IptablesChain[]>();
   for (const sp of [...intent.services].sort(byName)) {
-    const reason = servicePortProblem(sp, intent.family);
-    if (reason !== null) {
-      problems.push({ kind: 'Service', namespace: sp.namespace, name: sp.service, reason: `iptables: ${sp.name}: ${reason}` });
+    const lowered = lowerServicePort(sp, ctx, contextKey);
+    if (lowered.problem !== null) {
+      problems.push({ kind: 'Service', namespace: sp.namespace, name: sp.service, reason: `iptables: ${sp.name}: ${lowered.problem}` });
       continue;
     }
-    const plan = planServicePort(sp);
-    for (const rule of dispatchRules(plan, ctx)) base.append(rule.table, rule.chain, rule.args);
+    for (const rule of lowered.dispatch) base.append(rule.table, rule.chain, rule.args);
     // Port names are unique within a service, so a key repeats only for a broken intent;
     // the chains still differ (the protocol is hashed in), so keep both.
-    serviceChainMap.set(sp.name, [...(serviceChainMap.get(sp.name) ?? []), ...serviceChains(plan, ctx)]);
+    const earlier = serviceChainMap.get(sp.name);
+    serviceChainMap.set(sp.name, [...(earlier ?? []), ...lowered.chains]);
   }
 
   for (const destination of ctx.nodePortDestinations) {

@@ -22,8 +22,16 @@ function clampUtf8(text: string, maxBytes: number): string {
   return out;
 }
 
+/** The match a comment's text follows: `[...COMMENT, commentText(text)]` is `comment(text)`. */
+export const COMMENT: readonly string[] = ['-m', 'comment', '--comment'];
+
+/** A comment's text as xt_comment can hold it. */
+export function commentText(text: string): string {
+  return clampUtf8(text, MAX_COMMENT_BYTES);
+}
+
 export function comment(text: string): string[] {
-  return ['-m', 'comment', '--comment', clampUtf8(text, MAX_COMMENT_BYTES)];
+  return [...COMMENT, commentText(text)];
 }
 
 /** `-m tcp -p tcp`: the protocol match plus the extension that provides `--dport`. */

@@ -5,21 +5,61 @@
  */
 
 /** Tokens made only of these characters are written bare (kube-proxy writes them so). */
-const BARE_TOKEN = /^[A-Za-z0-9_.:/,!@%+=[\]-]+$/;
+const BARE_CHARACTERS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.:/,!@%+=[]-';
 
 /** Newlines would end the rule early; the model refuses them, this makes them impossible. */
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/g;
 
+/** BARE_CHARACTERS by code unit: every token of a ruleset goes through this check. */
+const BARE_CHARACTER = new Uint8Array(128);
+for (const c of BARE_CHARACTERS) BARE_CHARACTER[c.charCodeAt(0)] = 1;
+
+/** Not empty, and made of BARE_CHARACTERS only. */
+function isBare(token: string): boolean {
+  const length = token.length;
+  if (length === 0) return false;
+  for (let i = 0; i < length; i++) {
+    const c = token.charCodeAt(i);
+    if (c >= 128 || BARE_CHARACTER[c] === 0) return false;
+  }
+  return true;
+}
+
+const QUOTE = 34;
+const BACKSLASH = 92;
+
+function isControl(c: number): boolean {
+  return c <= 0x1f || c === 0x7f;
+}
+
 export function quoteToken(token: string): string {
-  if (BARE_TOKEN.test(token)) return token;
+  if (isBare(token)) return token;
+  let plain = true;
+  for (let i = 0; i < token.length && plain; i++) {
+    const c = token.charCodeAt(i);
+    plain = !isControl(c) && c !== QUOTE && c !== BACKSLASH;
+  }
+  // The common case, a comment with spaces: quoted as it is.
+  if (plain) return `"${token}"`;
   const clean = token.replace(CONTROL_CHARACTERS, '');
-  if (BARE_TOKEN.test(clean)) return clean;
+  if (isBare(clean)) return clean;
   return `"${clean.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
+}
+
+/** Renders rules of one chain, `-A CHAIN tok tok …`, quoting the chain's name once. */
+export function ruleRenderer(chain: string): (args: readonly string[]) => string {
+  const prefix = `-A ${quoteToken(chain)}`;
+  return (args) => {
+    const tokens = new Array<string>(args.length + 1);
+    tokens[0] = prefix;
+    for (let i = 0; i < args.length; i++) tokens[i + 1] = quoteToken(args[i] as string);
+    return tokens.join(' ');
+  };
 }
 
 /** `-A CHAIN tok tok …` */
 export function renderRule(chain: string, args: readonly string[]): string {
-  return ['-A', chain, ...args].map(quoteToken).join(' ');
+  return ruleRenderer(chain)(args);
 }
 
 /** The declaration of one of our chains; under `--noflush` it also flushes the chain. */

@@ -4,8 +4,8 @@
  * a restore also applies under `--noflush`, so it is not the daemon's incremental batch.
  * Byte-stable: declarations are sorted, rules keep the IR's order.
  */
-import { renderBuiltinDeclaration, renderChainDeclaration, renderRule } from './quote.js';
-import { allChains, type IptablesRuleset, type IptablesTable } from './ruleset.js';
+import { renderBuiltinDeclaration, renderChainDeclaration, renderRule, ruleRenderer } from './quote.js';
+import type { IptablesChain, IptablesRuleset, IptablesTable } from './ruleset.js';
 
 const BUILTIN_ORDER = ['PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING'];
 
@@ -14,25 +14,34 @@ function builtinRank(chain: string): number {
   return rank < 0 ? BUILTIN_ORDER.length : rank;
 }
 
-function compareText(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
-function renderTable(ruleset: IptablesRuleset, table: IptablesTable): string[] {
+/** Declarations, jumps, then rules: appended to `lines`, which may be long (a line per rule). */
+function renderTable(ruleset: IptablesRuleset, table: IptablesTable, lines: string[]): void {
   const jumps = ruleset.jumps.filter((j) => j.table === table);
-  const chains = allChains(ruleset).filter((c) => c.table === table);
-  const builtins = [...new Set(jumps.map((j) => j.chain))].sort((a, b) => builtinRank(a) - builtinRank(b) || compareText(a, b));
-  const ours = [...new Set(chains.map((c) => c.name))].sort(compareText);
-  return [
-    `*${table}`,
-    ...builtins.map(renderBuiltinDeclaration),
-    ...ours.map(renderChainDeclaration),
-    ...jumps.map((j) => renderRule(j.chain, j.args)),
-    ...chains.flatMap((c) => c.rules.map((args) => renderRule(c.name, args))),
-    'COMMIT',
-  ];
+  const chains: IptablesChain[] = [];
+  for (const chain of ruleset.baseChains) if (chain.table === table) chains.push(chain);
+  for (const owned of ruleset.serviceChains.values()) for (const chain of owned) if (chain.table === table) chains.push(chain);
+  const builtins = [...new Set(jumps.map((j) => j.chain))].sort((a, b) => builtinRank(a) - builtinRank(b) || (a < b ? -1 : a > b ? 1 : 0));
+  // The default sort compares strings by UTF-16 code units, like `<`, without a callback;
+  // sorted, a name repeated (only by a broken intent) is next to itself.
+  const ours = chains.map((c) => c.name).sort();
+  lines.push(`*${table}`);
+  for (const chain of builtins) lines.push(renderBuiltinDeclaration(chain));
+  ours.forEach((chain, i) => {
+    if (i === 0 || chain !== ours[i - 1]) lines.push(renderChainDeclaration(chain));
+  });
+  for (const j of jumps) lines.push(renderRule(j.chain, j.args));
+  for (const chain of chains) {
+    if (chain.rules.length === 0) continue;
+    const render = ruleRenderer(chain.name);
+    for (const args of chain.rules) lines.push(render(args));
+  }
+  lines.push('COMMIT');
 }
 
 export function renderIptablesRestore(ruleset: IptablesRuleset): string {
-  return [...renderTable(ruleset, 'filter'), ...renderTable(ruleset, 'nat'), ''].join('\n');
+  const lines: string[] = [];
+  renderTable(ruleset, 'filter', lines);
+  renderTable(ruleset, 'nat', lines);
+  lines.push('');
+  return lines.join('\n');
 }

@@ -1,13 +1,14 @@
 /** A service port's own nat chains: KUBE-SVC, KUBE-SVL, KUBE-EXT, KUBE-FW and one KUBE-SEP per endpoint. */
 import type { EndpointIntent } from '../../compile/intent.js';
 import { iptablesEndpointChain } from '../../compile/names.js';
-import { comment, jump, protocol } from './matches.js';
+import { comment, COMMENT, commentText, jump } from './matches.js';
 import { KUBE_MARK_MASQ, type IptablesChain } from './ruleset.js';
 import type { LoweringContext, ServicePortPlan } from './service-plan.js';
 
 /** kube-proxy prints probabilities with `%0.10f`; toFixed rounds the same exact binary value. */
+const probabilities: string[] = [];
 function probability(remaining: number): string {
-  return (1 / remaining).toFixed(10);
+  return (probabilities[remaining] ??= (1 / remaining).toFixed(10));
 }
 
 /**
@@ -17,35 +18,37 @@ function probability(remaining: number): string {
  */
 function clusterIPMasqueradeRule(plan: ServicePortPlan, ctx: LoweringContext): string[] | null {
   const { sp } = plan;
-  const match = [...comment(`${sp.name} cluster IP`), ...protocol(sp.protocol), '-d', sp.clusterIP, '--dport', String(sp.port)];
-  if (ctx.masqueradeAll) return [...match, ...jump(KUBE_MARK_MASQ)];
-  if (ctx.podCIDR !== null) return [...match, '!', '-s', ctx.podCIDR, ...jump(KUBE_MARK_MASQ)];
-  return null;
+  if (!ctx.masqueradeAll && ctx.podCIDR === null) return null;
+  const rule = [...COMMENT, commentText(`${sp.name} cluster IP`), '-m', sp.protocol, '-p', sp.protocol, '-d', sp.clusterIP, '--dport', String(sp.port)];
+  if (!ctx.masqueradeAll && ctx.podCIDR !== null) rule.push('!', '-s', ctx.podCIDR);
+  rule.push('-j', KUBE_MARK_MASQ);
+  return rule;
 }
 
 /** KUBE-SEP names by endpoint address: each is a sha256, so it is computed once per port. */
 type EndpointChainNames = Map<string, string>;
 
-function balancingRules(plan: ServicePortPlan, endpoints: readonly EndpointIntent[], sepNames: EndpointChainNames): string[][] {
+function balancingRules(plan: ServicePortPlan, endpoints: readonly EndpointIntent[], sepNames: EndpointChainNames, rules: string[][]): void {
   const { sp } = plan;
-  const rules: string[][] = [];
-  const toEndpoint = endpoints.map((ep) => ({ text: `${sp.name} -> ${ep.address}`, chain: sepNames.get(ep.address) ?? iptablesEndpointChain(sp, ep) }));
+  const targets = endpoints.map((ep) => ({
+    chain: sepNames.get(ep.address) ?? iptablesEndpointChain(sp, ep),
+    text: commentText(`${sp.name} -> ${ep.address}`),
+  }));
   const timeout = sp.affinityTimeoutSeconds;
   if (timeout !== null) {
-    for (const ep of toEndpoint) {
-      rules.push([
-        ...comment(ep.text),
-        ...['-m', 'recent', '--name', ep.chain, '--rcheck', '--seconds', String(timeout), '--reap'],
-        ...jump(ep.chain),
-      ]);
+    const seconds = String(timeout);
+    for (const { chain, text } of targets) {
+      rules.push([...COMMENT, text, '-m', 'recent', '--name', chain, '--rcheck', '--seconds', seconds, '--reap', '-j', chain]);
     }
   }
-  toEndpoint.forEach((ep, i) => {
-    const remaining = toEndpoint.length - i;
-    const statistic = remaining > 1 ? ['-m', 'statistic', '--mode', 'random', '--probability', probability(remaining)] : [];
-    rules.push([...comment(ep.text), ...statistic, ...jump(ep.chain)]);
+  targets.forEach(({ chain, text }, i) => {
+    const remaining = targets.length - i;
+    rules.push(
+      remaining > 1
+        ? [...COMMENT, text, '-m', 'statistic', '--mode', 'random', '--probability', probability(remaining), '-j', chain]
+        : [...COMMENT, text, '-j', chain],
+    );
   });
-  return rules;
 }
 
 function policyChain(
@@ -57,7 +60,9 @@ function policyChain(
 ): IptablesChain | null {
   if (name === null) return null;
   const masquerade = plan.internalChain === name ? clusterIPMasqueradeRule(plan, ctx) : null;
-  return { table: 'nat', name, rules: [...(masquerade ? [masquerade] : []), ...balancingRules(plan, endpoints, sepNames)] };
+  const rules = masquerade ? [masquerade] : [];
+  balancingRules(plan, endpoints, sepNames, rules);
+  return { table: 'nat', name, rules };
 }
 
 /**
@@ -94,13 +99,14 @@ function firewallChain(plan: ServicePortPlan, name: string, target: string): Ipt
 
 function endpointChain(plan: ServicePortPlan, ep: EndpointIntent, name: string): IptablesChain {
   const { sp } = plan;
+  const text = commentText(sp.name);
   const remember = sp.affinityTimeoutSeconds !== null ? ['-m', 'recent', '--name', name, '--set'] : [];
   return {
     table: 'nat',
     name,
     rules: [
-      [...comment(sp.name), '-s', ep.ip, ...jump(KUBE_MARK_MASQ)],
-      [...comment(sp.name), ...remember, ...protocol(sp.protocol), ...jump('DNAT'), '--to-destination', ep.address],
+      [...COMMENT, text, '-s', ep.ip, '-j', KUBE_MARK_MASQ],
+      [...COMMENT, text, ...remember, '-m', sp.protocol, '-p', sp.protocol, '-j', 'DNAT', '--to-destination', ep.address],
     ],
   };
 }
@@ -111,11 +117,13 @@ export function serviceChains(plan: ServicePortPlan, ctx: LoweringContext): Ipta
   // lists disagree never jumps to an undeclared KUBE-SEP chain.
   const sepNames: EndpointChainNames = new Map();
   const sepChains: IptablesChain[] = [];
-  for (const ep of [...sp.endpoints, ...sp.clusterEndpoints, ...sp.localEndpoints]) {
-    if (sepNames.has(ep.address)) continue;
-    const name = iptablesEndpointChain(sp, ep);
-    sepNames.set(ep.address, name);
-    sepChains.push(endpointChain(plan, ep, name));
+  for (const list of [sp.endpoints, sp.clusterEndpoints, sp.localEndpoints]) {
+    for (const ep of list) {
+      if (sepNames.has(ep.address)) continue;
+      const name = iptablesEndpointChain(sp, ep);
+      sepNames.set(ep.address, name);
+      sepChains.push(endpointChain(plan, ep, name));
+    }
   }
   const chains: IptablesChain[] = [];
   const push = (chain: IptablesChain | null) => {

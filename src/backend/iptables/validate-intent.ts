@@ -4,7 +4,7 @@
  * silently mean something else), so one bad service port cannot break every other one.
  */
 import type { EndpointIntent, RulesetIntent, ServicePortIntent } from '../../compile/intent.js';
-import { joinHostPort, parseCIDR, parseIP, type ParsedCIDR } from '../../model/ip.js';
+import { canonicalIPv4Value, familyOf, parseCIDR, parseIP, type ParsedCIDR } from '../../model/ip.js';
 import type { IPFamily, Problem } from '../../model/types.js';
 
 const PROTOCOLS = new Set(['tcp', 'udp', 'sctp']);
@@ -18,6 +18,7 @@ const familyName = (family: IPFamily) => (family === 4 ? 'IPv4' : 'IPv6');
  * so a non-canonical address would silently name another host.
  */
 function isCanonicalIP(text: string, family: IPFamily): boolean {
+  if (family === 4) return canonicalIPv4Value(text) !== null;
   const parsed = parseIP(text);
   return parsed !== null && parsed.family === family && parsed.ip === text;
 }
@@ -31,10 +32,42 @@ function isPort(value: number, allowZero: boolean): boolean {
   return Number.isInteger(value) && value <= 65535 && (allowZero ? value >= 0 : value >= 1);
 }
 
+/** `address === joinHostPort(ip, port)`, checked without building the string (once per endpoint). */
+function isHostPort(address: string, ip: string, port: number): boolean {
+  const portText = String(port);
+  const bracketed = familyOf(ip) === 6;
+  const host = bracketed ? ip.length + 2 : ip.length;
+  return (
+    address.length === host + 1 + portText.length &&
+    address.startsWith(ip, bracketed ? 1 : 0) &&
+    (!bracketed || (address.startsWith('[') && address.charAt(host - 1) === ']')) &&
+    address.charAt(host) === ':' &&
+    address.endsWith(portText)
+  );
+}
+
 function endpointProblem(ep: EndpointIntent, family: IPFamily): string | null {
   if (!isCanonicalIP(ep.ip, family)) return `endpoint ${JSON.stringify(ep.ip)} is not a canonical ${familyName(family)} address`;
   if (!isPort(ep.port, false)) return `endpoint ${ep.ip} has port ${ep.port} out of range`;
-  if (ep.address !== joinHostPort(ep.ip, ep.port)) return `endpoint address ${JSON.stringify(ep.address)} does not match ${ep.ip} port ${ep.port}`;
+  if (!isHostPort(ep.address, ep.ip, ep.port)) return `endpoint address ${JSON.stringify(ep.address)} does not match ${ep.ip} port ${ep.port}`;
+  return null;
+}
+
+/**
+ * The first problem among `list`'s endpoints, skipping those that are the very objects of
+ * `checked`. The compiler builds the per-policy lists from the objects of the union, in
+ * the same order, so a forward scan finds them; once one is missing (another producer),
+ * the rest is checked without searching, which keeps this linear.
+ */
+function endpointsProblem(list: readonly EndpointIntent[], checked: readonly EndpointIntent[], family: IPFamily): string | null {
+  let from = 0;
+  for (const ep of list) {
+    const at = from < 0 ? -1 : checked.indexOf(ep, from);
+    from = at < 0 ? -1 : at + 1;
+    if (at >= 0) continue;
+    const problem = endpointProblem(ep, family);
+    if (problem !== null) return problem;
+  }
   return null;
 }
 
@@ -56,10 +89,11 @@ export function servicePortProblem(sp: ServicePortIntent, family: IPFamily): str
   for (const range of sp.firewall?.sourceRanges ?? []) {
     if (!isCanonicalCIDR(range, family)) return `source range ${JSON.stringify(range)} is not a canonical ${familyName(family)} CIDR`;
   }
-  for (const ep of [...sp.endpoints, ...sp.clusterEndpoints, ...sp.localEndpoints]) {
-    const problem = endpointProblem(ep, family);
-    if (problem !== null) return problem;
-  }
+  return (
+    endpointsProblem(sp.endpoints, [], family) ??
+    endpointsProblem(sp.clusterEndpoints, sp.endpoints, family) ??
+    endpointsProblem(sp.localEndpoints, sp.endpoints, family)
+  );
   return null;
 }
 

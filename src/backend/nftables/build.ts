@@ -100,43 +100,75 @@ function sortElements(elements: readonly NftElement[]): NftElement[] {
     .map((e) => e.element);
 }
 
+/**
+ * How a builder that lowers one service port sees the rest of the table (see
+ * table-state.ts): the skeleton's sets, which it adds elements to without declaring them,
+ * and the destinations earlier service ports already hold.
+ */
+export interface BuilderScope {
+  outerSets: ReadonlySet<string>;
+  /** Whether an earlier part of the table holds `key` (a valueKey) in `set`. */
+  heldOutside(set: string, key: string): boolean;
+}
+
+/** What one builder collected, unsorted: the raw material of a table or of one service port. */
+export interface BuiltParts {
+  /** Sets and maps declared here. */
+  decls: ReadonlyMap<string, Omit<NftSet, 'elements'>>;
+  /** Elements per set, keyed by valueKey, in insertion order. */
+  members: ReadonlyMap<string, ReadonlyMap<string, NftElement>>;
+  chains: ReadonlyMap<string, NftChain>;
+  /** valueKeys passed to hasElement: the destinations this builder tried to claim. */
+  probes: readonly string[];
+}
+
 /** Collects the table while lowering; `finish` sorts everything for byte-stable output. */
 export class TableBuilder {
-  private readonly sets = new Map<string, NftSet>();
-  private readonly setKeys = new Map<string, Set<string>>();
+  private readonly decls = new Map<string, Omit<NftSet, 'elements'>>();
+  private readonly members = new Map<string, Map<string, NftElement>>();
   private readonly chains = new Map<string, NftChain>();
   private readonly baseOrder: string[] = [];
+  private readonly probes: string[] = [];
 
-  constructor(readonly family: NftFamily) {}
+  constructor(
+    readonly family: NftFamily,
+    private readonly scope: BuilderScope | null = null,
+  ) {}
 
   get addrType(): 'ipv4_addr' | 'ipv6_addr' {
     return this.family === 'ip' ? 'ipv4_addr' : 'ipv6_addr';
   }
 
   hasSet(name: string): boolean {
-    return this.sets.has(name);
+    return this.decls.has(name) || (this.scope?.outerSets.has(name) ?? false);
   }
 
   addSet(set: Omit<NftSet, 'elements'>): void {
-    if (this.sets.has(set.name)) return;
-    this.sets.set(set.name, { ...set, elements: [] });
-    this.setKeys.set(set.name, new Set());
+    if (this.hasSet(set.name)) return;
+    this.decls.set(set.name, set);
+    this.members.set(set.name, new Map());
   }
 
-  /** Whether `key` is already in the set (or map). */
+  /** Whether `key` is already in the set (or map), here or (scoped) in an earlier part. */
   hasElement(setName: string, key: NftValue): boolean {
-    return this.setKeys.get(setName)?.has(valueKey(key)) ?? false;
+    const k = valueKey(key);
+    if (this.members.get(setName)?.has(k)) return true;
+    if (this.scope === null) return false;
+    this.probes.push(k);
+    return this.scope.heldOutside(setName, k);
   }
 
   /** Adds an element unless its key is taken; returns whether it was added. */
   addElement(setName: string, element: NftElement): boolean {
-    const set = this.sets.get(setName);
-    const keys = this.setKeys.get(setName);
-    if (!set || !keys) throw new Error(`kpx bug: element for undeclared set ${setName}`);
+    let members = this.members.get(setName);
+    if (!members) {
+      if (!this.scope?.outerSets.has(setName)) throw new Error(`kpx bug: element for undeclared set ${setName}`);
+      members = new Map();
+      this.members.set(setName, members);
+    }
     const key = valueKey(element.key);
-    if (keys.has(key)) return false;
-    keys.add(key);
-    set.elements.push(element);
+    if (members.has(key)) return false;
+    members.set(key, element);
     return true;
   }
 
@@ -150,14 +182,29 @@ export class TableBuilder {
     if (base) this.baseOrder.push(name);
   }
 
-  finish(table: string, comment: string): NftRuleset {
-    const sets = [...this.sets.values()]
-      .map((s) => ({ ...s, elements: sortElements(s.elements) }))
-      .sort((a, b) => compareStrings(a.name, b.name));
-    const base = this.baseOrder.map((name) => this.chains.get(name) as NftChain);
-    const regular = [...this.chains.values()]
-      .filter((c) => c.base === null)
-      .sort((a, b) => compareStrings(a.name, b.name));
-    return { family: this.family, table, comment, sets, chains: [...base, ...regular] };
+  parts(): BuiltParts {
+    return { decls: this.decls, members: this.members, chains: this.chains, probes: this.probes };
   }
+
+  finish(table: string, comment: string): NftRuleset {
+    const sets = [...this.decls.values()].map((s) => ({ ...s, elements: [...(this.members.get(s.name)?.values() ?? [])] }));
+    return assembleRuleset(this.family, table, comment, sets, [...this.chains.values()]);
+  }
+}
+
+/**
+ * The table in its canonical order: sets by name with sorted elements, base chains in the
+ * order given, then regular chains by name.
+ */
+export function assembleRuleset(
+  family: NftFamily,
+  table: string,
+  comment: string,
+  sets: readonly NftSet[],
+  chains: readonly NftChain[],
+): NftRuleset {
+  const sorted = sets.map((s) => ({ ...s, elements: sortElements(s.elements) })).sort((a, b) => compareStrings(a.name, b.name));
+  const base = chains.filter((c) => c.base !== null);
+  const regular = chains.filter((c) => c.base === null).sort((a, b) => compareStrings(a.name, b.name));
+  return { family, table, comment, sets: sorted, chains: [...base, ...regular] };
 }

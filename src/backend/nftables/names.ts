@@ -7,6 +7,7 @@ import type { EndpointIntent, ServicePortIntent } from '../../compile/intent.js'
 import { hashPrefix } from '../../compile/names.js';
 
 export const TABLE_NAME = 'kpx';
+export const TABLE_COMMENT = 'rules for kpx (kube-proxy replacement)';
 
 /** Where a shared chain's maps are keyed: by service address or by NodePort. */
 export type Domain = 'service' | 'nodeport';

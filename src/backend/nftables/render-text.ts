@@ -5,6 +5,7 @@
  */
 import type {
   NftAtom,
+  NftChain,
   NftElement,
   NftExpr,
   NftFamily,
@@ -106,12 +107,13 @@ export function ruleText(family: NftFamily, r: NftRule): string {
   return r.statements.map((s) => statementText(family, s)).join(' ');
 }
 
-function elementText(e: NftElement): string {
+export function elementText(e: NftElement): string {
   if (e.value === undefined) return valueText(e.key);
   return `${valueText(e.key)} : ${isVerdict(e.value) ? verdictText(e.value) : valueText(e.value)}`;
 }
 
-function setDeclaration(prefix: string, s: NftSet): string {
+/** `add set|map <prefix> <name> { type … }`; `prefix` is `<family> <table>`. */
+export function setDeclaration(prefix: string, s: Omit<NftSet, 'elements'>): string {
   const type = s.key.join(' . ') + (s.data === null ? '' : ` : ${s.data}`);
   const parts = [`type ${type} ;`];
   if (s.flags.length > 0) parts.push(`flags ${s.flags.join(',')} ;`);
@@ -120,17 +122,17 @@ function setDeclaration(prefix: string, s: NftSet): string {
   return `add ${s.data === null ? 'set' : 'map'} ${prefix} ${s.name} { ${parts.join(' ')} }`;
 }
 
+/** `add chain <prefix> <name>`, with hook, priority and policy for a base chain. */
+export function chainDeclaration(prefix: string, c: Pick<NftChain, 'name' | 'base'>): string {
+  if (c.base === null) return `add chain ${prefix} ${c.name}`;
+  const priority = PRIORITY_NAMES[`${c.base.type} ${c.base.hook} ${c.base.priority}`] ?? String(c.base.priority);
+  return `add chain ${prefix} ${c.name} { type ${c.base.type} hook ${c.base.hook} priority ${priority} ; policy accept ; }`;
+}
+
 export function renderNftText(ruleset: NftRuleset): string {
   const prefix = `${ruleset.family} ${ruleset.table}`;
   const lines: string[] = [`add table ${prefix} { comment ${JSON.stringify(ruleset.comment)} ; }`];
-  for (const c of ruleset.chains) {
-    if (c.base === null) {
-      lines.push(`add chain ${prefix} ${c.name}`);
-    } else {
-      const priority = PRIORITY_NAMES[`${c.base.type} ${c.base.hook} ${c.base.priority}`] ?? String(c.base.priority);
-      lines.push(`add chain ${prefix} ${c.name} { type ${c.base.type} hook ${c.base.hook} priority ${priority} ; policy accept ; }`);
-    }
-  }
+  for (const c of ruleset.chains) lines.push(chainDeclaration(prefix, c));
   for (const s of ruleset.sets) lines.push(setDeclaration(prefix, s));
   for (const s of ruleset.sets) {
     if (s.elements.length === 0) continue;

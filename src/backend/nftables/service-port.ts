@@ -1,0 +1,87 @@
+/**
+ * Lowers one service port of the backend-neutral intent. Every policy decision was made in
+ * compile/; here a service port only becomes elements of the shared maps and sets (and,
+ * for the few that need them, dedicated chains). See README.md for the shape.
+ */
+import type { RulesetIntent, ServicePortIntent } from '../../compile/intent.js';
+import { uniqueStrings } from '../../compile/order.js';
+import { cidrValue, type TableBuilder } from './build.js';
+import { dedicatedExternal, dedicatedInternal, needsDedicatedChains } from './dedicated.js';
+import type { NftValue, NftVerdict } from './model.js';
+import { sharedExternal, sharedInternal } from './shared-paths.js';
+import { rejectVerdict, SET } from './skeleton.js';
+
+const dropVerdict: NftVerdict = { kind: 'drop' };
+
+function destinationKey(sp: ServicePortIntent, address: string): NftValue {
+  return { concat: [address, sp.protocol, sp.port] };
+}
+
+/**
+ * A destination belongs to the first service (in intent order) that claims it; a later
+ * duplicate (bad input) is skipped rather than producing a batch the kernel rejects.
+ */
+function claim(b: TableBuilder, key: NftValue, mapNames: readonly string[]): boolean {
+  return !mapNames.some((name) => b.hasElement(name, key));
+}
+
+function lowerInternal(b: TableBuilder, sp: ServicePortIntent, dedicated: boolean): void {
+  const key = destinationKey(sp, sp.clusterIP);
+  b.addElement(SET.clusterIPs, { key: sp.clusterIP });
+  if (!claim(b, key, [SET.serviceIPs, SET.noEndpointServices])) return;
+  const noEndpoints = sp.internal.noEndpoints;
+  if (noEndpoints !== null) {
+    b.addElement(SET.noEndpointServices, { key, value: noEndpoints === 'REJECT' ? rejectVerdict : dropVerdict });
+    return;
+  }
+  const endpoints = sp.internal.policy === 'local' ? sp.localEndpoints : sp.clusterEndpoints;
+  const target = dedicated ? dedicatedInternal(b, sp) : sharedInternal(b, key, endpoints);
+  b.addElement(SET.serviceIPs, { key, value: target });
+}
+
+function lowerFirewall(b: TableBuilder, sp: ServicePortIntent): void {
+  if (!sp.firewall) return;
+  const allowed = [...sp.firewall.sourceRanges.map(cidrValue), ...(sp.firewall.allowLoadBalancerIPs ? sp.loadBalancerIPs : [])];
+  for (const ip of sp.loadBalancerIPs) {
+    b.addElement(SET.firewallIPs, { key: destinationKey(sp, ip) });
+    for (const source of allowed) b.addElement(SET.firewallAllow, { key: { concat: [ip, sp.protocol, sp.port, source] } });
+  }
+}
+
+function lowerExternal(b: TableBuilder, intent: RulesetIntent, sp: ServicePortIntent, dedicated: boolean): void {
+  const path = sp.external;
+  if (path === null) return;
+  const reachable = sp.clusterEndpoints.length > 0 && path.noEndpoints !== 'REJECT';
+  const noEndpoints = path.noEndpoints === null ? null : path.noEndpoints === 'REJECT' ? rejectVerdict : dropVerdict;
+
+  const destinations = uniqueStrings([...sp.externalIPs, ...sp.loadBalancerIPs]).map((ip) => destinationKey(sp, ip));
+  for (const key of destinations) {
+    if (!claim(b, key, [SET.serviceIPs, SET.noEndpointServices])) continue;
+    if (noEndpoints) b.addElement(SET.noEndpointServices, { key, value: noEndpoints });
+    if (!reachable) continue;
+    const target = dedicated
+      ? dedicatedExternal(b, intent, sp)
+      : sharedExternal(b, intent, 'service', key, path.policy, sp.clusterEndpoints, sp.localEndpoints);
+    b.addElement(SET.serviceIPs, { key, value: target });
+  }
+
+  if (sp.nodePort !== 0) {
+    const key: NftValue = { concat: [sp.protocol, sp.nodePort] };
+    if (!claim(b, key, [SET.serviceNodePorts, SET.noEndpointNodePorts])) return;
+    if (noEndpoints) b.addElement(SET.noEndpointNodePorts, { key, value: noEndpoints });
+    if (!reachable) return;
+    const target = dedicated
+      ? dedicatedExternal(b, intent, sp)
+      : sharedExternal(b, intent, 'nodeport', key, path.policy, sp.clusterEndpoints, sp.localEndpoints);
+    b.addElement(SET.serviceNodePorts, { key, value: target });
+  }
+  lowerFirewall(b, sp);
+}
+
+/** One service port's elements (and chains, sets) into `b`; claims go through `b.hasElement`. */
+export function lowerServicePort(b: TableBuilder, intent: RulesetIntent, sp: ServicePortIntent): void {
+  const dedicated = needsDedicatedChains(sp);
+  lowerInternal(b, sp, dedicated);
+  lowerExternal(b, intent, sp, dedicated);
+  for (const ep of sp.endpoints) b.addElement(SET.hairpin, { key: { concat: [ep.ip, ep.ip] } });
+}

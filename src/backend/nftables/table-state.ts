@@ -1,0 +1,362 @@
+/**
+ * The table as a sum of parts: the skeleton plus one part per service port (its elements,
+ * its chains, the sets it declares), each lowered on its own and kept between syncs. The
+ * state counts how many parts contribute each element, chain and set, so a shared chain
+ * (`balance-3`) or a shared element (a ClusterIP in `cluster-ips` used by two ports) stays
+ * while any part still uses it. `update` re-lowers only the service ports whose intent
+ * object changed and reports what it touched; plan.ts turns that into `add`/`delete`.
+ *
+ * Claims: a destination belongs to the first service port in intent order that wants it
+ * (service-port.ts `claim`). A part is lowered against an oracle that answers "held by an
+ * earlier service port"; when a changed port shares a destination with others, every port
+ * wanting that destination is re-lowered too, in intent order, so the result equals a
+ * lowering of the whole intent from scratch.
+ */
+import _ from 'lodash';
+import type { RulesetIntent, ServicePortIntent } from '../../compile/intent.js';
+import { compareStrings } from '../../compile/order.js';
+import { assembleRuleset, TableBuilder, type BuilderScope, type BuiltParts } from './build.js';
+import type { NftChain, NftElement, NftRuleset, NftSet } from './model.js';
+import { TABLE_COMMENT, TABLE_NAME } from './names.js';
+import { lowerServicePort } from './service-port.js';
+import { addSkeleton } from './skeleton.js';
+
+export type NftSetDecl = Omit<NftSet, 'elements'>;
+
+interface ElementEntry {
+  element: NftElement;
+  /** How many parts contribute this key. */
+  count: number;
+  /** The first contributor: for the claimed (destination-keyed) maps, the only one. */
+  holder: string;
+}
+
+interface Counted<T> {
+  value: T;
+  count: number;
+}
+
+interface Part {
+  sp: ServicePortIntent | null;
+  built: BuiltParts;
+}
+
+/** What an update touched, with the values before it (undefined: absent before). */
+export interface Touched {
+  elements: Map<string, Map<string, NftElement | undefined>>;
+  chains: Map<string, NftChain | undefined>;
+  sets: Map<string, NftSetDecl | undefined>;
+}
+
+const SKELETON = '';
+
+/** A service port's identity across syncs: kube-proxy's ServicePortName plus protocol. */
+export function servicePortKey(sp: Pick<ServicePortIntent, 'name' | 'protocol'>): string {
+  return `${sp.name} ${sp.protocol}`;
+}
+
+/** Everything outside the service ports; when it changes, the table is rebuilt. */
+export function globalKey(intent: RulesetIntent): string {
+  const { family, masquerade, podCIDRs, nodeIPs, nodePortCIDRs, serviceCIDRs } = intent;
+  return JSON.stringify({ family, masquerade, podCIDRs, nodeIPs, nodePortCIDRs, serviceCIDRs });
+}
+
+function family(intent: RulesetIntent) {
+  return intent.family === 4 ? 'ip' : 'ip6';
+}
+
+export class NftTableState {
+  readonly family: 'ip' | 'ip6';
+  readonly globalKey: string;
+  private readonly skeletonSets: ReadonlySet<string>;
+  private readonly parts = new Map<string, Part>();
+  private readonly elements = new Map<string, Map<string, ElementEntry>>();
+  private readonly chains = new Map<string, Counted<NftChain>>();
+  private readonly sets = new Map<string, Counted<NftSetDecl>>();
+  /** Destination (valueKey) → the service ports that tried to claim it. */
+  private readonly wanters = new Map<string, Set<string>>();
+
+  private constructor(public intent: RulesetIntent) {
+    this.family = family(intent);
+    this.globalKey = globalKey(intent);
+    const skeleton = new TableBuilder(this.family);
+    addSkeleton(skeleton, intent);
+    const built = skeleton.parts();
+    this.skeletonSets = new Set(built.decls.keys());
+    this.add(SKELETON, { sp: null, built }, null);
+  }
+
+  /** The table for `intent` from scratch, service ports lowered in intent order. */
+  static build(intent: RulesetIntent): NftTableState {
+    const state = new NftTableState(intent);
+    const scope: BuilderScope = {
+      outerSets: state.skeletonSets,
+      heldOutside: (set, key) => state.elements.get(set)?.has(key) ?? false,
+    };
+    for (const sp of intent.services) {
+      const key = servicePortKey(sp);
+      if (state.parts.has(key)) continue; // compile/ never emits one twice
+      state.add(key, { sp, built: state.lowerPart(sp, intent, scope) }, null);
+    }
+    return state;
+  }
+
+  private lowerPart(sp: ServicePortIntent, intent: RulesetIntent, scope: BuilderScope): BuiltParts {
+    const b = new TableBuilder(this.family, scope);
+    lowerServicePort(b, intent, sp);
+    return b.parts();
+  }
+
+  /**
+   * Brings the state to `intent`, whose global parts must equal this state's
+   * (`globalKey`). Re-lowers only changed, added and removed service ports (and any that
+   * share a destination with them) and returns what it touched.
+   */
+  update(intent: RulesetIntent): Touched {
+    if (globalKey(intent) !== this.globalKey) throw new Error('kpx bug: global parts changed; rebuild the table');
+    const { changed, removed } = diffServices(this.intent.services, intent.services, (key) => this.parts.get(key)?.sp ?? undefined);
+    const sps = new Map(changed.map((sp) => [servicePortKey(sp), sp]));
+    /** The intent of a service port in the new intent; undefined when it is gone. */
+    const spOf = (key: string) => sps.get(key) ?? (removed.has(key) ? undefined : (this.parts.get(key)?.sp ?? undefined));
+    const redo = new Set([...sps.keys(), ...removed]);
+
+    let positions: Map<string, number> | null = null;
+    const position = (key: string) => (positions ??= new Map(intent.services.map((sp, i) => [servicePortKey(sp), i]))).get(key) ?? -1;
+    let order = [...sps.keys()];
+    let lowered: Map<string, BuiltParts>;
+    for (;;) {
+      lowered = this.lowerInOrder(intent, order, redo, spOf, position);
+      const joining = this.otherWanters(redo, lowered, spOf);
+      if (joining.length === 0) break;
+      for (const key of joining) redo.add(key);
+      order = [...redo].filter((k) => spOf(k) !== undefined).sort((a, b) => position(a) - position(b));
+    }
+
+    const redone = order.map((key) => [key, spOf(key), lowered.get(key)] as const);
+    const touched: Touched = { elements: new Map(), chains: new Map(), sets: new Map() };
+    for (const key of redo) {
+      const old = this.parts.get(key);
+      if (old) this.remove(key, old, touched);
+    }
+    for (const [key, sp, built] of redone) if (built && sp) this.add(key, { sp, built }, touched);
+    this.intent = intent;
+    return touched;
+  }
+
+  /**
+   * Lowers `order` (intent order) against an oracle that ignores what the ports being
+   * redone held before and sees what earlier ones among them hold now.
+   */
+  private lowerInOrder(
+    intent: RulesetIntent,
+    order: readonly string[],
+    redo: ReadonlySet<string>,
+    spOf: (key: string) => ServicePortIntent | undefined,
+    position: (key: string) => number,
+  ): Map<string, BuiltParts> {
+    const lowered = new Map<string, BuiltParts>();
+    const heldNow = new Map<string, Set<string>>();
+    for (const key of order) {
+      const sp = spOf(key) as ServicePortIntent;
+      const heldOutside = (set: string, k: string): boolean => {
+        if (heldNow.get(set)?.has(k)) return true;
+        const entry = this.elements.get(set)?.get(k);
+        return entry !== undefined && !redo.has(entry.holder) && position(entry.holder) < position(key);
+      };
+      const built = this.lowerPart(sp, intent, { outerSets: this.skeletonSets, heldOutside });
+      lowered.set(key, built);
+      for (const [set, members] of built.members) {
+        let held = heldNow.get(set);
+        if (!held) heldNow.set(set, (held = new Set()));
+        for (const k of members.keys()) held.add(k);
+      }
+    }
+    return lowered;
+  }
+
+  /** Service ports outside `redo` that want a destination some port in `redo` wants (or wanted). */
+  private otherWanters(
+    redo: ReadonlySet<string>,
+    lowered: ReadonlyMap<string, BuiltParts>,
+    spOf: (key: string) => ServicePortIntent | undefined,
+  ): string[] {
+    const joining = new Set<string>();
+    for (const key of redo) {
+      const probes = [...(this.parts.get(key)?.built.probes ?? []), ...(lowered.get(key)?.probes ?? [])];
+      for (const probe of probes) {
+        for (const other of this.wanters.get(probe) ?? []) if (!redo.has(other) && spOf(other) !== undefined) joining.add(other);
+      }
+    }
+    return [...joining];
+  }
+
+  private add(key: string, part: Part, touched: Touched | null): void {
+    this.parts.set(key, part);
+    const { built } = part;
+    for (const [set, members] of built.members) {
+      let entries = this.elements.get(set);
+      if (!entries) this.elements.set(set, (entries = new Map()));
+      const before = touched && touchedMap(touched.elements, set);
+      for (const [k, element] of members) {
+        const entry = entries.get(k);
+        if (before && !before.has(k)) before.set(k, entry?.element);
+        if (entry) {
+          entry.count++;
+          entry.element = element;
+        } else {
+          entries.set(k, { element, count: 1, holder: key });
+        }
+      }
+    }
+    for (const chain of built.chains.values()) countUp(this.chains, chain.name, chain, touched?.chains);
+    for (const decl of built.decls.values()) countUp(this.sets, decl.name, decl, touched?.sets);
+    for (const probe of built.probes) {
+      let wanting = this.wanters.get(probe);
+      if (!wanting) this.wanters.set(probe, (wanting = new Set()));
+      wanting.add(key);
+    }
+  }
+
+  private remove(key: string, part: Part, touched: Touched): void {
+    this.parts.delete(key);
+    const { built } = part;
+    for (const [set, members] of built.members) {
+      const entries = this.elements.get(set);
+      const before = touchedMap(touched.elements, set);
+      for (const k of members.keys()) {
+        const entry = entries?.get(k);
+        if (!entries || !entry) continue;
+        if (!before.has(k)) before.set(k, entry.element);
+        if (--entry.count === 0) entries.delete(k);
+      }
+    }
+    for (const name of built.chains.keys()) countDown(this.chains, name, touched.chains);
+    for (const name of built.decls.keys()) countDown(this.sets, name, touched.sets);
+    for (const probe of built.probes) {
+      const wanting = this.wanters.get(probe);
+      wanting?.delete(key);
+      if (wanting?.size === 0) this.wanters.delete(probe);
+    }
+  }
+
+  element(set: string, key: string): NftElement | undefined {
+    return this.elements.get(set)?.get(key)?.element;
+  }
+
+  /** The elements of a set, in no particular order. */
+  setElements(set: string): NftElement[] {
+    return [...(this.elements.get(set)?.values() ?? [])].map((e) => e.element);
+  }
+
+  chain(name: string): NftChain | undefined {
+    return this.chains.get(name)?.value;
+  }
+
+  set(name: string): NftSetDecl | undefined {
+    return this.sets.get(name)?.value;
+  }
+
+  chainNames(): string[] {
+    return [...this.chains.keys()];
+  }
+
+  setDecls(): NftSetDecl[] {
+    return [...this.sets.values()].map((s) => s.value);
+  }
+
+  stats(): { chains: number; sets: number; elements: number } {
+    let elements = 0;
+    for (const entries of this.elements.values()) elements += entries.size;
+    return { chains: this.chains.size, sets: this.sets.size, elements };
+  }
+
+  /** The whole table in canonical order, as lowerNftables returns it. */
+  toRuleset(): NftRuleset {
+    const sets = this.setDecls().map((decl) => ({ ...decl, elements: this.setElements(decl.name) }));
+    const chains = [...this.chains.values()].map((c) => c.value);
+    return assembleRuleset(this.family, TABLE_NAME, TABLE_COMMENT, sets, chains);
+  }
+}
+
+const byPortOrder = (a: ServicePortIntent, b: ServicePortIntent) => compareStrings(a.name, b.name) || compareStrings(a.protocol, b.protocol);
+
+function sortedUnique(services: readonly ServicePortIntent[]): boolean {
+  for (let i = 1; i < services.length; i++) if (byPortOrder(services[i - 1] as ServicePortIntent, services[i] as ServicePortIntent) >= 0) return false;
+  return true;
+}
+
+/**
+ * Service ports added or changed (new intent order) and keys removed. Both lists are
+ * sorted by name and protocol (the intent's contract), so one lockstep walk finds them
+ * without keying 10k unchanged objects; an unsorted list falls back to a keyed scan.
+ * Unchanged means the same object (the incremental compiler keeps it) or deep-equal.
+ */
+export function diffServices(
+  before: readonly ServicePortIntent[],
+  after: readonly ServicePortIntent[],
+  previous: (key: string) => ServicePortIntent | undefined,
+): { changed: ServicePortIntent[]; removed: Set<string> } {
+  const changed: ServicePortIntent[] = [];
+  const removed = new Set<string>();
+  const differs = (a: ServicePortIntent, b: ServicePortIntent) => a !== b && !_.isEqual(a, b);
+  if (!sortedUnique(before) || !sortedUnique(after)) {
+    const seen = new Set<string>();
+    for (const sp of after) {
+      const key = servicePortKey(sp);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      const old = previous(key);
+      if (!old || differs(old, sp)) changed.push(sp);
+    }
+    for (const sp of before) if (!seen.has(servicePortKey(sp))) removed.add(servicePortKey(sp));
+    return { changed, removed };
+  }
+  let i = 0;
+  let j = 0;
+  while (i < after.length || j < before.length) {
+    const a = after[i];
+    const b = before[j];
+    if (a !== undefined && a === b) {
+      i++;
+      j++;
+      continue;
+    }
+    const order = a === undefined ? 1 : b === undefined ? -1 : byPortOrder(a, b);
+    if (order === 0) {
+      if (differs(b as ServicePortIntent, a as ServicePortIntent)) changed.push(a as ServicePortIntent);
+      i++;
+      j++;
+    } else if (order < 0) {
+      changed.push(a as ServicePortIntent);
+      i++;
+    } else {
+      removed.add(servicePortKey(b as ServicePortIntent));
+      j++;
+    }
+  }
+  return { changed, removed };
+}
+
+function touchedMap<V>(maps: Map<string, Map<string, V>>, name: string): Map<string, V> {
+  let map = maps.get(name);
+  if (!map) maps.set(name, (map = new Map()));
+  return map;
+}
+
+function countUp<T>(counts: Map<string, Counted<T>>, name: string, value: T, touched: Map<string, T | undefined> | undefined): void {
+  const entry = counts.get(name);
+  if (touched && !touched.has(name)) touched.set(name, entry?.value);
+  if (entry) {
+    entry.count++;
+    entry.value = value;
+  } else {
+    counts.set(name, { value, count: 1 });
+  }
+}
+
+function countDown<T>(counts: Map<string, Counted<T>>, name: string, touched: Map<string, T | undefined>): void {
+  const entry = counts.get(name);
+  if (!entry) return;
+  if (!touched.has(name)) touched.set(name, entry.value);
+  if (--entry.count === 0) counts.delete(name);
+}
