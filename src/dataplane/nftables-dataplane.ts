@@ -1,0 +1,112 @@
+/**
+ * The nftables dataplane: one `nft -f -` transaction per sync, planned by
+ * backend/nftables/plan.ts against the table state kept in memory. nft 1.0.6 reads text
+ * from a piped stdin fine (only `-j -f -` needs a file: it opens /dev/stdin, ENXIO on a
+ * socket). The state advances only when nft exits 0; otherwise it is dropped, so the next
+ * sync recreates the whole table.
+ */
+import type { Logger } from 'pino';
+import type { RulesetIntent } from '../compile/intent.js';
+import { lowerNftables } from '../backend/nftables/lower.js';
+import { TABLE_NAME } from '../backend/nftables/names.js';
+import { planNftUpdate, renderNftOps, updateNftState } from '../backend/nftables/plan.js';
+import { renderNftText } from '../backend/nftables/render.js';
+import type { NftTableState } from '../backend/nftables/table-state.js';
+import type { Exec } from './exec.js';
+import { ApplyError, type Dataplane, type SyncOptions, type SyncReport } from './types.js';
+
+export interface NftablesDataplaneOptions {
+  exec: Exec;
+  family: 4 | 6;
+  logger?: Logger;
+}
+
+/** kube-proxy's own table in its nftables mode, removed like kube-proxy's cleanup does. */
+const KUBE_PROXY_TABLE = 'kube-proxy';
+
+const APPLY_TIMEOUT_MS = 120_000;
+
+function nftFamily(family: 4 | 6): 'ip' | 'ip6' {
+  return family === 4 ? 'ip' : 'ip6';
+}
+
+/** Deletes `ip kpx` and `ip kube-proxy` (or the ip6 ones) if present; nothing else. */
+export async function cleanupNftables(exec: Exec, family: 4 | 6): Promise<void> {
+  const fam = nftFamily(family);
+  const listed = await exec(['nft', 'list', 'tables', fam]);
+  if (listed.code !== 0) throw new ApplyError(`nft list tables ${fam} failed`, listed.stderr);
+  const present = new Set(
+    listed.stdout
+      .split('\n')
+      .map((line) => line.trim().split(/\s+/))
+      .filter((words) => words[0] === 'table' && words[1] === fam)
+      .map((words) => words[2]),
+  );
+  const doomed = [TABLE_NAME, KUBE_PROXY_TABLE].filter((t) => present.has(t));
+  if (doomed.length === 0) return;
+  const text = doomed.map((t) => `delete table ${fam} ${t}\n`).join('');
+  const result = await exec(['nft', '-f', '-'], { stdin: text });
+  if (result.code !== 0) throw new ApplyError(`nft: deleting ${doomed.join(', ')} failed`, result.stderr);
+}
+
+export async function createNftablesDataplane(opts: NftablesDataplaneOptions): Promise<Dataplane> {
+  const { exec, family, logger } = opts;
+  let state: NftTableState | null = null;
+  /** The intent of the last accepted sync; its full text is rendered only on demand. */
+  let applied: RulesetIntent | null = null;
+  let appliedText: string | null = null;
+
+  async function sync(intent: RulesetIntent, syncOpts: SyncOptions): Promise<SyncReport> {
+    if (intent.family !== family) throw new Error(`kpx bug: IPv${intent.family} intent for the IPv${family} dataplane`);
+    const last = state;
+    // The planner updates `last` in place: until nft accepts the batch there is no state.
+    state = null;
+    const t0 = performance.now();
+    const update = updateNftState(last, intent, { full: syncOpts.full });
+    const t1 = performance.now();
+    const ops = planNftUpdate(update);
+    const t2 = performance.now();
+    const text = renderNftOps(ops);
+    const t3 = performance.now();
+    if (text !== '') {
+      const result = await exec(['nft', '-f', '-'], { stdin: text, timeoutMs: APPLY_TIMEOUT_MS });
+      if (result.code !== 0) {
+        logger?.warn({ family, full: ops.full, bytes: text.length }, 'nft rejected the batch; next sync recreates the table');
+        throw new ApplyError(`nft -f (IPv${family}, ${ops.full ? 'full' : 'partial'}) exited ${result.code}`, result.stderr);
+      }
+    }
+    const t4 = performance.now();
+    state = ops.state;
+    if (applied !== intent) appliedText = null;
+    applied = intent;
+    return {
+      full: ops.full,
+      lowerMs: t1 - t0,
+      planMs: t2 - t1,
+      renderMs: t3 - t2,
+      applyMs: t4 - t3,
+      batchBytes: Buffer.byteLength(text),
+      written: ops.written,
+      deleted: ops.deleted,
+      problems: [],
+    };
+  }
+
+  return {
+    mode: 'nftables',
+    family,
+    sync,
+    lastApplied() {
+      if (applied === null) return null;
+      // The state is the applied table; after a refused batch only the intent is left.
+      appliedText ??= renderNftText(state !== null ? state.toRuleset() : lowerNftables(applied));
+      return appliedText;
+    },
+    async cleanup() {
+      await cleanupNftables(exec, family);
+      state = null;
+      applied = null;
+      appliedText = null;
+    },
+  };
+}

@@ -1,0 +1,196 @@
+/**
+ * The nftables dataplane against the real kernel (nft 1.0.6), in scratch namespaces
+ * `kpxnfd-…` deleted afterwards: full and partial syncs load, and the live table always
+ * equals a fresh full render of the same intent loaded into an empty namespace; a full
+ * sync repairs drift; a refused batch leaves the previous table and makes the next sync
+ * full; other tables survive syncs and cleanup.
+ */
+import _ from 'lodash';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RulesetIntent, ServicePortIntent } from '../../src/compile/intent.js';
+import { lowerNftables } from '../../src/backend/nftables/lower.js';
+import { renderNftText } from '../../src/backend/nftables/render.js';
+import { exec, type Exec } from '../../src/dataplane/exec.js';
+import { cleanupNftables, createNftablesDataplane } from '../../src/dataplane/nftables-dataplane.js';
+import { ApplyError, type Dataplane } from '../../src/dataplane/types.js';
+import { ep, intent, kitchenSink, svc } from '../unit/nft-fixtures.js';
+
+const LIVE = `kpxnfd-live-${process.pid}`;
+const FRESH = `kpxnfd-fresh-${process.pid}`;
+
+const inNs =
+  (ns: string): Exec =>
+  (argv, o) =>
+    exec(['ip', 'netns', 'exec', ns, ...argv], o);
+const live = inNs(LIVE);
+const freshNs = inNs(FRESH);
+
+async function nft(run: Exec, args: string[], stdin?: string): Promise<string> {
+  const result = await run(['nft', ...args], stdin === undefined ? {} : { stdin });
+  if (result.code !== 0) throw new Error(`nft ${args.join(' ')}: ${result.stderr}`);
+  return result.stdout;
+}
+
+/** A table's JSON listing without handles, elements sorted: insertion history does not show. */
+async function listing(run: Exec, family: 'ip' | 'ip6'): Promise<unknown> {
+  const items = (JSON.parse(await nft(run, ['-j', 'list', 'table', family, 'kpx'])) as { nftables: Array<Record<string, Record<string, unknown>>> }).nftables;
+  const chains: Record<string, unknown[]> = {};
+  const sets: Record<string, unknown> = {};
+  for (const item of items) {
+    const [kind, body] = Object.entries(item)[0] as [string, Record<string, unknown>];
+    const clean = _.omit(body, ['handle']);
+    if (kind === 'chain') chains[body.name as string] ??= [];
+    if (kind === 'rule') (chains[body.chain as string] ??= []).push(clean.expr);
+    if (kind === 'set' || kind === 'map') {
+      const elem = ((clean.elem as unknown[]) ?? []).map((e) => JSON.stringify(e)).sort();
+      sets[body.name as string] = { ...clean, elem };
+    }
+  }
+  return { chains, sets };
+}
+
+/** What the same intent looks like when its full render is loaded into an empty namespace. */
+async function expected(target: RulesetIntent): Promise<unknown> {
+  const family = target.family === 4 ? 'ip' : 'ip6';
+  await nft(freshNs, ['flush', 'ruleset']);
+  await nft(freshNs, ['-f', '-'], renderNftText(lowerNftables(target)));
+  return listing(freshNs, family);
+}
+
+async function expectLive(target: RulesetIntent): Promise<void> {
+  expect(await listing(live, target.family === 4 ? 'ip' : 'ip6')).toEqual(await expected(target));
+}
+
+/** kitchenSink plus changes a daemon sees: endpoints move, services come and go. */
+function evolve(base: RulesetIntent, step: number): RulesetIntent {
+  const v6 = base.family === 6;
+  const addr = (v4: string, v6addr: string) => (v6 ? v6addr : v4);
+  const services: ServicePortIntent[] = [...base.services];
+  if (step >= 1) {
+    // One endpoint of the affinity service replaced; its other affinity set must stay.
+    const i = services.findIndex((s) => s.service === 'sticky');
+    services[i] = svc({
+      service: 'sticky',
+      clusterIP: addr('172.30.0.46', 'fd00:172:30::46'),
+      nodePort: 3005,
+      affinity: 10800,
+      endpoints: [ep(addr('10.180.0.9', 'fd00:10:180::9')), ep(addr('10.180.0.99', 'fd00:10:180::99'), 80, true)],
+    });
+  }
+  if (step >= 2) services.splice(services.findIndex((s) => s.service === 'lb'), 1);
+  if (step >= 3) {
+    services.push(svc({ service: 'zz-new', clusterIP: addr('172.30.0.60', 'fd00:172:30::60'), endpoints: [ep(addr('10.180.0.60', 'fd00:10:180::60'))] }));
+  }
+  if (step >= 4) services.splice(services.findIndex((s) => s.service === 'sticky'), 1);
+  return { ...base, services };
+}
+
+describe('nftables dataplane (real kernel)', () => {
+  beforeAll(async () => {
+    for (const ns of [LIVE, FRESH]) {
+      const added = await exec(['ip', 'netns', 'add', ns]);
+      if (added.code !== 0) throw new Error(`ip netns add ${ns}: ${added.stderr}`);
+    }
+  });
+  afterAll(async () => {
+    for (const ns of [LIVE, FRESH]) await exec(['ip', 'netns', 'delete', ns]);
+  });
+
+  for (const family of [4, 6] as const) {
+    it(`full, then partial syncs (IPv${family}) leave what a fresh full render gives`, async () => {
+      const dp = await createNftablesDataplane({ exec: live, family });
+      try {
+        const base = kitchenSink(family);
+        const first = await dp.sync(base, { full: false });
+        expect(first.full).toBe(true);
+        await expectLive(base);
+        for (let step = 1; step <= 4; step++) {
+          const target = evolve(base, step);
+          const report = await dp.sync(target, { full: false });
+          expect(report.full).toBe(false);
+          expect(report.written + report.deleted).toBeGreaterThan(0);
+          await expectLive(target);
+        }
+        const last = evolve(base, 4);
+        expect((await dp.sync(last, { full: false })).batchBytes).toBe(0);
+        expect(dp.lastApplied()).toBe(renderNftText(lowerNftables(last)));
+      } finally {
+        await dp.cleanup();
+      }
+    });
+  }
+
+  it('a full sync repairs a deleted table, a flushed chain and removed elements, and keeps affinity entries', async () => {
+    const dp = await createNftablesDataplane({ exec: live, family: 4 });
+    const target = kitchenSink(4);
+    try {
+      await dp.sync(target, { full: true });
+      await nft(live, ['delete', 'table', 'ip', 'kpx']);
+      await dp.sync(target, { full: true });
+      await expectLive(target);
+
+      const affinitySet = lowerNftables(target).sets.find((s) => s.name.startsWith('affinity-'))?.name as string;
+      await nft(live, ['add', 'element', 'ip', 'kpx', affinitySet, '{ 203.0.113.77 }']);
+      await nft(live, ['flush', 'chain', 'ip', 'kpx', 'services']);
+      await nft(live, ['flush', 'map', 'ip', 'kpx', 'service-ips']);
+      await nft(live, ['add', 'element', 'ip', 'kpx', 'cluster-ips', '{ 172.30.9.9 }']);
+      const repaired = await dp.sync(target, { full: true });
+      expect(repaired.full).toBe(true);
+      expect(await nft(live, ['list', 'set', 'ip', 'kpx', affinitySet])).toContain('203.0.113.77');
+      await nft(live, ['flush', 'set', 'ip', 'kpx', affinitySet]);
+      await expectLive(target);
+    } finally {
+      await dp.cleanup();
+    }
+  });
+
+  it('a refused batch leaves the previous table, throws ApplyError, and the next sync is full', async () => {
+    let sabotage = false;
+    const flaky: Exec = (argv, o) =>
+      live(argv, sabotage && o?.stdin ? { ...o, stdin: `${o.stdin}add rule ip kpx no-such-chain accept\n` } : o);
+    const dp = await createNftablesDataplane({ exec: flaky, family: 4 });
+    const base = kitchenSink(4);
+    try {
+      await dp.sync(base, { full: false });
+      const before = await listing(live, 'ip');
+      sabotage = true;
+      const error = await dp.sync(evolve(base, 2), { full: false }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ApplyError);
+      expect((error as ApplyError).stderr).toContain('no-such-chain');
+      expect(await listing(live, 'ip')).toEqual(before);
+      expect(dp.lastApplied()).toBe(renderNftText(lowerNftables(base)));
+      sabotage = false;
+      const next = await dp.sync(evolve(base, 2), { full: false });
+      expect(next.full).toBe(true);
+      await expectLive(evolve(base, 2));
+    } finally {
+      await dp.cleanup();
+    }
+  });
+
+  it('other tables survive syncs and cleanup; cleanup removes kpx and kube-proxy tables of its family only', async () => {
+    const others = [
+      'add table ip other',
+      'add chain ip other c { type nat hook prerouting priority -50 ; }',
+      'add rule ip other c tcp dport 9999 accept',
+      'add table inet kpx',
+      'add table ip6 kube-proxy',
+      'add table ip kube-proxy',
+      'add chain ip kube-proxy services',
+    ].join('\n');
+    await nft(live, ['-f', '-'], `${others}\n`);
+    const dp: Dataplane = await createNftablesDataplane({ exec: live, family: 4 });
+    await dp.sync(kitchenSink(4), { full: true });
+    await dp.sync(intent([svc({ endpoints: [ep('10.180.0.1')] })]), { full: false });
+    await dp.sync(intent([]), { full: true });
+    const otherRules = await nft(live, ['list', 'table', 'ip', 'other']);
+    expect(otherRules).toContain('tcp dport 9999 accept');
+    await dp.cleanup();
+    const tables = (await nft(live, ['list', 'tables'])).trim().split('\n').sort();
+    expect(tables).toEqual(['table inet kpx', 'table ip other', 'table ip6 kube-proxy']);
+    await cleanupNftables(live, 6);
+    expect((await nft(live, ['list', 'tables'])).trim().split('\n').sort()).toEqual(['table inet kpx', 'table ip other']);
+    await cleanupNftables(live, 6); // nothing left of ours: a no-op
+    await nft(live, ['flush', 'ruleset']);
+  });
+});
