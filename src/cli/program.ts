@@ -1,6 +1,9 @@
 import { Command, CommanderError } from 'commander';
 import { UsageError, type CliIO } from './io.js';
+import { runCommand } from '../config/run-flags.js';
+import { cleanupCommand } from './cleanup-command.js';
 import { renderCommand } from './render-command.js';
+import { runAction } from './run-action.js';
 import { traceCommand } from './trace-command.js';
 
 /**
@@ -13,7 +16,7 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
     .showHelpAfterError();
-  for (const sub of [renderCommand(io), traceCommand(io)]) {
+  for (const sub of [runCommand((flags) => runAction(flags, io)), renderCommand(io), traceCommand(io), cleanupCommand(io)]) {
     program.addCommand(sub.exitOverride().configureOutput({ writeOut: io.stdout, writeErr: io.stderr }));
   }
   try {

@@ -1,0 +1,78 @@
+/**
+ * One sync of the daemon, without the scheduling: take the store's snapshot, compile the
+ * intent of each family, hand it to that family's dataplane. `kpx run` drives it from the
+ * bounded-frequency runner; the benchmark drives it directly, so both measure one code path.
+ */
+import type { ProxyConfig, RulesetIntent } from '../compile/intent.js';
+import { compileRuleset } from '../compile/compile.js';
+import type { Dataplane, SyncReport } from '../dataplane/types.js';
+import type { IPFamily, Problem } from '../model/types.js';
+import type { ClusterStore } from './cluster-store.js';
+
+export interface FamilySync {
+  family: IPFamily;
+  compileMs: number;
+  /** null when the dataplane failed; `error` says why. */
+  report: SyncReport | null;
+  error: Error | null;
+  intent: RulesetIntent;
+}
+
+export interface SyncOutcome {
+  full: boolean;
+  /** Taking the snapshot out of the store. */
+  snapshotMs: number;
+  families: FamilySync[];
+  /** Compile problems (conflicts, node address fallbacks) of this sync. */
+  problems: Problem[];
+  serviceChanges: number;
+  endpointChanges: number;
+  ok: boolean;
+}
+
+export interface SyncEngineOptions {
+  store: ClusterStore;
+  config: ProxyConfig;
+  dataplanes: Dataplane[];
+  now?: () => number;
+}
+
+export class SyncEngine {
+  private readonly now: () => number;
+  private needFull = true;
+
+  constructor(private readonly opts: SyncEngineOptions) {
+    this.now = opts.now ?? (() => performance.now());
+  }
+
+  /** Forces the next sync to be full (sync period, node change, after a failure). */
+  requestFull(): void {
+    this.needFull = true;
+  }
+
+  async sync(opts: { full?: boolean } = {}): Promise<SyncOutcome> {
+    const started = this.now();
+    const snapshot = this.opts.store.take();
+    const full = this.needFull || opts.full === true || snapshot.changed === null;
+    const snapshotMs = this.now() - started;
+
+    const families: FamilySync[] = [];
+    const problems: Problem[] = [];
+    for (const dataplane of this.opts.dataplanes) {
+      const t0 = this.now();
+      const compiled = compileRuleset(snapshot.state, this.opts.config, dataplane.family);
+      const compileMs = this.now() - t0;
+      // Only the first family reports compile problems: they are the same cluster objects.
+      if (families.length === 0) problems.push(...compiled.problems);
+      try {
+        const report = await dataplane.sync(compiled.intent, { full });
+        families.push({ family: dataplane.family, compileMs, report, error: null, intent: compiled.intent });
+      } catch (error) {
+        families.push({ family: dataplane.family, compileMs, report: null, error: error as Error, intent: compiled.intent });
+      }
+    }
+    const ok = families.every((f) => f.error === null);
+    this.needFull = !ok;
+    return { full, snapshotMs, families, problems, serviceChanges: snapshot.serviceChanges, endpointChanges: snapshot.endpointChanges, ok };
+  }
+}

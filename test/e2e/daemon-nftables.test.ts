@@ -1,0 +1,3 @@
+import { describeDaemonSuite } from './daemon-suite.js';
+
+describeDaemonSuite('nftables', 'e2enft');

@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import type { RulesetIntent } from '../../src/compile/intent.js';
+import { ApplyError, type Dataplane, type SyncOptions, type SyncReport } from '../../src/dataplane/types.js';
+import { ClusterStore } from '../../src/sync/cluster-store.js';
+import { SyncEngine } from '../../src/sync/sync-engine.js';
+
+class RecordingDataplane implements Dataplane {
+  readonly mode = 'nftables' as const;
+  calls: Array<{ full: boolean; services: string[] }> = [];
+  failNext = false;
+  constructor(readonly family: 4 | 6) {}
+  async sync(intent: RulesetIntent, opts: SyncOptions): Promise<SyncReport> {
+    this.calls.push({ full: opts.full, services: intent.services.map((s) => s.name) });
+    if (this.failNext) {
+      this.failNext = false;
+      throw new ApplyError('refused', 'stub');
+    }
+    return { full: opts.full, lowerMs: 0, planMs: 0, renderMs: 0, applyMs: 0, batchBytes: 0, written: 0, deleted: 0, problems: [] };
+  }
+  lastApplied(): string | null {
+    return null;
+  }
+  async cleanup(): Promise<void> {}
+}
+
+const config = { nodeName: 'node-a', nodeIPs: ['192.168.50.10'], clusterCIDRs: ['10.244.0.0/16'], masqueradeAll: false, nodePortAddresses: [] };
+
+function service(name: string, ip: string) {
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name, namespace: 'default' },
+    spec: { type: 'ClusterIP', clusterIP: ip, clusterIPs: [ip], ports: [{ port: 80, protocol: 'TCP' }] },
+  };
+}
+
+describe('SyncEngine', () => {
+  it('starts full, goes partial, and after a failure the next sync is full again', async () => {
+    const store = new ClusterStore('node-a');
+    const dp = new RecordingDataplane(4);
+    const engine = new SyncEngine({ store, config, dataplanes: [dp] });
+    store.apply({ type: 'ADDED', object: service('a', '10.96.0.1') });
+    expect((await engine.sync()).full).toBe(true);
+    store.apply({ type: 'ADDED', object: service('b', '10.96.0.2') });
+    const partial = await engine.sync();
+    expect(partial).toMatchObject({ full: false, ok: true, serviceChanges: 1 });
+    dp.failNext = true;
+    expect((await engine.sync()).ok).toBe(false);
+    expect((await engine.sync()).full).toBe(true);
+    expect(dp.calls.map((c) => c.full)).toEqual([true, false, false, true]);
+    expect(dp.calls[1]?.services).toEqual(['default/a', 'default/b']);
+  });
+
+  it('a Node change makes the sync full; a forced full sync is full', async () => {
+    const store = new ClusterStore('node-a');
+    const dp = new RecordingDataplane(4);
+    const engine = new SyncEngine({ store, config, dataplanes: [dp] });
+    await engine.sync();
+    store.apply({ type: 'ADDED', object: { apiVersion: 'v1', kind: 'Node', metadata: { name: 'node-a', labels: { zone: 'b' } } } });
+    expect((await engine.sync()).full).toBe(true);
+    expect((await engine.sync()).full).toBe(false);
+    expect((await engine.sync({ full: true })).full).toBe(true);
+  });
+});
