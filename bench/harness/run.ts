@@ -1,0 +1,52 @@
+/**
+ * Runs the benchmark jobs, each in a child process (worker.ts), one after another: two
+ * cores are shared, and timings from concurrent jobs would measure each other.
+ */
+import { spawn } from 'node:child_process';
+import { jobLabel, plannedJobs, type RunOptions, type WorkerJob } from './jobs.js';
+import type { Progress } from './progress.js';
+import type { BenchRecord } from './records.js';
+
+const WORKER = new URL('./worker.js', import.meta.url).pathname;
+
+function runWorker(job: WorkerJob): Promise<BenchRecord[]> {
+  return new Promise((resolve, reject) => {
+    // Progress and errors of the worker go straight to our stderr.
+    const child = spawn(process.execPath, ['--expose-gc', WORKER, JSON.stringify(job)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const out: Buffer[] = [];
+    child.stdout.on('data', (d: Buffer) => out.push(d));
+    child.once('error', reject);
+    child.once('close', (code, signal) => {
+      if (code !== 0) {
+        reject(new Error(`benchmark job ${jobLabel(job)} failed (exit ${code ?? signal})`));
+        return;
+      }
+      try {
+        resolve(JSON.parse(Buffer.concat(out).toString('utf8')) as BenchRecord[]);
+      } catch (err) {
+        reject(new Error(`benchmark job ${jobLabel(job)} printed no results: ${(err as Error).message}`));
+      }
+    });
+  });
+}
+
+export interface BenchmarkRun {
+  records: BenchRecord[];
+  /** Jobs that failed (their records are missing); the other jobs still ran. */
+  failures: string[];
+}
+
+export async function runBenchmark(opts: RunOptions, progress: Progress): Promise<BenchmarkRun> {
+  const jobs = plannedJobs(opts);
+  const run: BenchmarkRun = { records: [], failures: [] };
+  for (const [k, job] of jobs.entries()) {
+    progress.log(`job ${k + 1}/${jobs.length}: ${jobLabel(job)}`);
+    try {
+      run.records.push(...(await runWorker(job)));
+    } catch (err) {
+      run.failures.push((err as Error).message);
+      progress.log((err as Error).message);
+    }
+  }
+  return run;
+}

@@ -1,0 +1,126 @@
+/**
+ * The sync scenarios for one backend at one size, through the daemon's code path:
+ * watch events → ClusterStore → SyncEngine (compile) → Dataplane (plan, render, apply) in a
+ * scratch node namespace. The incremental scenarios and the no-op resync run `repeat` times,
+ * each with a new change; the run with the median total is reported.
+ */
+import type { ProxyConfig } from '../../src/compile/intent.js';
+import type { StoreEvent } from '../../src/sync/cluster-store.js';
+import { ClusterStore } from '../../src/sync/cluster-store.js';
+import { SyncEngine, type SyncOutcome } from '../../src/sync/sync-engine.js';
+import { SyntheticCluster } from './cluster-events.js';
+import { createBenchDataplane, type DataplaneImpl } from './dataplanes.js';
+import { BENCH_NODE_IP, createNodeNamespace } from './netns.js';
+import type { Progress } from './progress.js';
+import type { Backend, SyncRecord, SyncScenario } from './records.js';
+import { benchConfig } from './config.js';
+import { memoryFigures } from './memory.js';
+
+export interface SyncJob {
+  backend: Backend;
+  services: number;
+  endpoints: number;
+  seed: number;
+  repeat: number;
+  impl: DataplaneImpl;
+}
+
+type Measured = Omit<SyncRecord, 'backend' | 'services' | 'endpoints' | 'scenario' | 'runs' | keyof ReturnType<typeof memoryFigures>>;
+
+class Session {
+  constructor(
+    private readonly store: ClusterStore,
+    private readonly engine: SyncEngine,
+  ) {}
+
+  /** Applies `events` to the store, then runs one sync; fails loudly if the dataplane did. */
+  async sync(events: StoreEvent[], full: boolean): Promise<Measured> {
+    const t0 = performance.now();
+    for (const ev of events) this.store.apply(ev);
+    const t1 = performance.now();
+    const outcome = await this.engine.sync({ full });
+    const t2 = performance.now();
+    return measured(outcome, t1 - t0, t2 - t1);
+  }
+}
+
+/** Milliseconds to the microsecond: more digits would be noise. */
+const round = (ms: number) => Math.round(ms * 1000) / 1000;
+
+function measured(outcome: SyncOutcome, modelMs: number, totalMs: number): Measured {
+  const family = outcome.families[0];
+  if (!family) throw new Error('the sync engine ran no dataplane');
+  if (family.error || !family.report) throw new Error(`sync failed: ${family.error?.message ?? 'no report'}`);
+  const r = family.report;
+  return {
+    modelMs: round(modelMs),
+    compileMs: round(family.compileMs),
+    planMs: round(r.lowerMs + r.planMs),
+    renderMs: round(r.renderMs),
+    applyMs: round(r.applyMs),
+    totalMs: round(totalMs),
+    full: r.full,
+    batchBytes: r.batchBytes,
+    written: r.written,
+    deleted: r.deleted,
+  };
+}
+
+function medianByTotal(runs: Measured[]): Measured {
+  const sorted = [...runs].sort((a, b) => a.totalMs - b.totalMs);
+  const pick = sorted[Math.floor((sorted.length - 1) / 2)];
+  if (!pick) throw new Error('no runs');
+  return pick;
+}
+
+/** Service indexes spread evenly over the cluster (never the same one twice in a run). */
+function spread(count: number, services: number, offset: number): number[] {
+  const step = services / count;
+  return Array.from({ length: count }, (_, k) => Math.floor(k * step + offset) % services);
+}
+
+export async function runSyncScenarios(job: SyncJob, progress: Progress): Promise<SyncRecord[]> {
+  const config: ProxyConfig = benchConfig(BENCH_NODE_IP);
+  const namespaces = await createNodeNamespace();
+  try {
+    const dataplane = await createBenchDataplane(job.backend, namespaces.execIn(namespaces.node), job.impl);
+    const store = new ClusterStore(config.nodeName);
+    const session = new Session(store, new SyncEngine({ store, config, dataplanes: [dataplane] }));
+    const cluster = new SyntheticCluster(job.services, job.endpoints, job.seed, BENCH_NODE_IP);
+    const records: SyncRecord[] = [];
+    const record = (scenario: SyncScenario, runs: Measured[]) => {
+      const pick = medianByTotal(runs);
+      records.push({
+        backend: job.backend,
+        services: job.services,
+        endpoints: job.endpoints,
+        scenario,
+        ...pick,
+        runs: runs.length,
+        ...memoryFigures(),
+      });
+      progress.log(`${scenario.padEnd(12)} total ${pick.totalMs.toFixed(1)} ms (apply ${pick.applyMs.toFixed(1)} ms, ${pick.batchBytes} bytes)`);
+    };
+    const repeated = async (scenario: SyncScenario, change: (run: number) => StoreEvent[], full: boolean) => {
+      const runs: Measured[] = [];
+      for (let run = 0; run < job.repeat; run++) {
+        progress.status(`${scenario} ${run + 1}/${job.repeat}…`);
+        runs.push(await session.sync(change(run), full));
+      }
+      record(scenario, runs);
+    };
+
+    progress.status('cold sync…');
+    record('cold', [await session.sync(cluster.initialEvents(), false)]);
+    const churned = Math.max(1, Math.round(job.services / 100));
+    const endpointTargets = spread(job.repeat, job.services, job.services / 2).map((i) => cluster.readyServiceFrom(i));
+    await repeated('one-endpoint', (run) => [cluster.replaceOneEndpoint(endpointTargets[run] ?? 0)], false);
+    await repeated('one-service', () => cluster.addService(), false);
+    await repeated('churn-1pct', (run) => spread(churned, job.services, run).map((i) => cluster.rollout(i)), false);
+    await repeated('resync-noop', () => [], true);
+    await dataplane.cleanup();
+    return records;
+  } finally {
+    await namespaces.destroy();
+  }
+}
