@@ -105,17 +105,33 @@ describe.each<IptablesFlavour>(['nft', 'legacy'])('iptables dataplane (%s)', (fl
     expect((await saved(run, flavour, 'nat')).chains).toEqual([...expectedChains([A, B, C], 'nat', NAT_BUILTINS), 'CNI-HOSTPORT-DNAT'].sort());
     expect((await saved(run, flavour, 'filter')).chains).toEqual([...expectedChains([A, B, C], 'filter', FILTER_BUILTINS), 'DOCKER-USER'].sort());
 
-    // B's endpoint changes, C goes away: B's chains and the base chains are written, C's deleted.
+    // B's endpoint changes, C goes away: B's chains and the base chains that dispatched to C
+    // are written, C's chains deleted.
     const B2 = svc('b', '172.30.0.42', ['10.180.1.5']);
     const second = await dp.sync(intentOf(A, B2), { full: false });
     expect(second.full).toBe(false);
     const bChains = lowerIptables(intentOf(B2)).serviceChains.get(B2.name)!.length;
-    expect(second.written).toBe(lowerIptables(intentOf(A, B2)).baseChains.length + bChains);
+    const rulesBefore = new Map(lowerIptables(intentOf(A, B, C)).baseChains.map((ch) => [`${ch.table} ${ch.name}`, JSON.stringify(ch.rules)]));
+    const baseAfter = lowerIptables(intentOf(A, B2)).baseChains;
+    const changedBase = baseAfter.filter((ch) => rulesBefore.get(`${ch.table} ${ch.name}`) !== JSON.stringify(ch.rules)).length;
+    expect(changedBase).toBeGreaterThan(0);
+    expect(changedBase).toBeLessThan(baseAfter.length);
+    expect(second.written).toBe(changedBase + bChains);
     expect(second.deleted).toBe(lowerIptables(intentOf(C)).serviceChains.get(C.name)!.length + 1); // + B's old SEP
     const nat = await saved(run, flavour, 'nat');
     expect(nat.chains).toEqual([...expectedChains([A, B2], 'nat', NAT_BUILTINS), 'CNI-HOSTPORT-DNAT'].sort());
     expect(nat.rules.some((r) => r.includes('10.180.1.5:80'))).toBe(true);
     expect(nat.rules.some((r) => r.includes('10.180.1.1:80'))).toBe(false);
+
+    // Only B's endpoint changes again: no base chain is written, and the kernel follows.
+    const B3 = svc('b', '172.30.0.42', ['10.180.1.6']);
+    const endpointOnly = await dp.sync(intentOf(A, B3), { full: false });
+    expect(endpointOnly.written).toBe(bChains);
+    expect(endpointOnly.deleted).toBe(1); // B2's SEP
+    const natB3 = await saved(run, flavour, 'nat');
+    expect(natB3.rules.some((r) => r.includes('10.180.1.6:80'))).toBe(true);
+    expect(natB3.rules.some((r) => r.includes('10.180.1.5:80'))).toBe(false);
+    await dp.sync(intentOf(A, B2), { full: false });
 
     // A full sync changes nothing and does not duplicate the jumps.
     const third = await dp.sync(intentOf(A, B2), { full: true });

@@ -92,7 +92,7 @@ describe('planIptablesSync', () => {
     expect(kernel.ours()).toEqual(expected(desired));
   });
 
-  it('a changed endpoint rewrites only that service port’s chains plus the base chains', () => {
+  it('a changed endpoint rewrites only that service port’s chains, no base chain', () => {
     const before = lower(a, b, c);
     const b2 = svc('b', '172.30.0.42', ['10.180.1.9']);
     const after = lower(a, b2, c);
@@ -100,10 +100,10 @@ describe('planIptablesSync', () => {
     expect(plan.services.map((chains) => chains[0]!.name)).toEqual([after.serviceChains.get('ns1/b:p80')![0]!.name]);
     const text = renderSyncBatch(plan);
     const names = declared(text);
-    const baseNames = after.baseChains.map((ch) => ch.name);
     const bChains = after.serviceChains.get('ns1/b:p80')!.map((ch) => ch.name);
     const oldSep = before.serviceChains.get('ns1/b:p80')!.find((ch) => ch.name.startsWith('KUBE-SEP-'))!.name;
-    expect(names.sort()).toEqual([...baseNames, ...bChains, oldSep].sort());
+    expect(plan.base).toEqual([]);
+    expect(names.sort()).toEqual([...bChains, oldSep].sort());
     expect(plan.stale.nat).toEqual([oldSep]);
     expect(text).toContain(`-X ${oldSep}`);
     for (const other of [a, c]) {
@@ -123,7 +123,20 @@ describe('planIptablesSync', () => {
     expect(sameServiceChains(first.serviceChains.get(a.name), second.serviceChains.get(a.name)!)).toBe(true);
     const plan = planIptablesSync(first, second, { full: false });
     expect(plan.services).toEqual([]);
-    expect(plan.written).toBe(second.baseChains.length);
+    expect(plan.written).toBe(0);
+    expect(renderSyncBatch(plan)).toBe('');
+  });
+
+  it('a new service port rewrites the dispatch chains it joins, and only those base chains', () => {
+    const before = lower(a, b);
+    const after = lower(a, b, c);
+    const plan = planIptablesSync(before, after, { full: false });
+    expect(plan.services.map((chains) => chains[0]!.name)).toEqual([after.serviceChains.get(c.name)![0]!.name]);
+    expect(plan.base.map((ch) => ch.name)).toContain('KUBE-SERVICES');
+    expect(plan.base.length).toBeLessThan(after.baseChains.length);
+    const kernel = new KernelModel(before);
+    kernel.apply(renderSyncBatch(plan));
+    expect(kernel.ours()).toEqual(expected(after));
   });
 
   it('a removed service port gets -X for all its chains, after the rules that referenced them are gone', () => {

@@ -2,9 +2,10 @@
  * The daemon's iptables batch: what to write and delete so that the kernel goes from the
  * last applied ruleset to the desired one, as `iptables-restore --noflush` input. Pure.
  *
- * Base chains are always rewritten in full (they hold every service's dispatch rules, like
- * kube-proxy's KUBE-SERVICES); a service port's chains only when they are new or changed,
- * or on a full sync. Chains no longer wanted are flushed and deleted with `-X` in the same
+ * A chain is written whole (declared, which flushes it under --noflush, then every rule),
+ * and only when it is new or differs from the last applied one, or on a full sync. Base
+ * chains hold every service's dispatch rules (like kube-proxy's KUBE-SERVICES), so adding
+ * a service rewrites them, while an endpoint change writes only that service's chains. Chains no longer wanted are flushed and deleted with `-X` in the same
  * batch: iptables-restore (1.8.9) applies a batch in order, so once every referencing chain
  * has been redeclared (flushed) and rewritten, the stale chain is unreferenced when its `-X`
  * comes. A declaration of one of our chains flushes it under --noflush; a built-in chain is
@@ -29,7 +30,7 @@ export interface IptablesPlanOptions {
 }
 
 export interface IptablesSyncPlan {
-  /** Base chains of both tables, always written in full. */
+  /** Base chains of both tables to write: all of them on a full sync, else the changed ones. */
   base: IptablesChain[];
   /** The complete chain list of every service port whose chains are written. */
   services: IptablesChain[][];
@@ -93,8 +94,13 @@ export function planIptablesSync(
     assertNotBuiltin(chain.name);
     wanted[chain.table].add(chain.name);
   }
+  const appliedBase = full ? null : new Map(previous.baseChains.map((c) => [`${c.table} ${c.name}`, c]));
+  const base = desired.baseChains.filter((chain) => {
+    const applied = appliedBase?.get(`${chain.table} ${chain.name}`);
+    return applied === undefined || !sameChain(applied, chain);
+  });
   ruleTotal(desired.baseChains, total);
-  ruleTotal(desired.baseChains, written);
+  ruleTotal(base, written);
 
   for (const [name, chains] of desired.serviceChains) {
     for (const chain of chains) {
@@ -127,9 +133,9 @@ export function planIptablesSync(
     stale[table].sort();
   }
 
-  const writtenChains = desired.baseChains.length + services.reduce((n, chains) => n + chains.length, 0);
+  const writtenChains = base.length + services.reduce((n, chains) => n + chains.length, 0);
   return {
-    base: desired.baseChains,
+    base,
     services,
     stale,
     missingJumps: opts.missingJumps ?? [],
