@@ -37,6 +37,7 @@ export function createRenderDataplane(mode: Backend, run: Exec): Dataplane {
         problems: [],
       };
     },
+    drifted: async () => null,
     lastApplied: () => last,
     async cleanup() {
       if (mode === 'nftables') await run(['nft', 'delete', 'table', 'ip', 'kpx']);

@@ -95,6 +95,17 @@ class IptablesDataplane implements Dataplane {
     };
   }
 
+  /**
+   * The jumps from built-in chains, `-C`'d as on a full sync: a firewall reload or an
+   * `iptables -F` of a built-in chain removes them (what kube-proxy's canary chain detects).
+   */
+  async drifted(): Promise<string | null> {
+    if (this.last === null || this.forceFull) return null;
+    const missing = await this.missingJumps(this.last.jumps);
+    if (missing.length === 0) return null;
+    return `${missing.length} of ${this.last.jumps.length} jumps from built-in chains are missing (first: -t ${missing[0]!.table} ${missing[0]!.chain})`;
+  }
+
   lastApplied(): string | null {
     return this.last === null ? null : renderIptablesRestore(this.last);
   }

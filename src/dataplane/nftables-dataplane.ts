@@ -7,6 +7,7 @@
  */
 import type { Logger } from 'pino';
 import type { RulesetIntent } from '../compile/intent.js';
+import { nftDriftProbe, nftDriftReason } from '../backend/nftables/drift.js';
 import { lowerNftables } from '../backend/nftables/lower.js';
 import { TABLE_NAME } from '../backend/nftables/names.js';
 import { planNftUpdate, renderNftOps, updateNftState } from '../backend/nftables/plan.js';
@@ -96,6 +97,12 @@ export async function createNftablesDataplane(opts: NftablesDataplaneOptions): P
     mode: 'nftables',
     family,
     sync,
+    async drifted() {
+      if (state === null) return null;
+      const fam = nftFamily(family);
+      const probe = await exec(['nft', '-c', '-f', '-'], { stdin: nftDriftProbe(fam) });
+      return nftDriftReason(fam, probe.code);
+    },
     lastApplied() {
       if (applied === null) return null;
       // The state is the applied table; after a refused batch only the intent is left.

@@ -58,6 +58,12 @@ export interface Dataplane {
    * error) otherwise, and the next call must then be full.
    */
   sync(intent: RulesetIntent, opts: SyncOptions): Promise<SyncReport>;
+  /**
+   * A cheap check, between full syncs, that what this dataplane applied is still in the
+   * kernel: the reason it is not, or null (also when nothing was applied yet). It reads no
+   * whole ruleset; drift it cannot see is repaired by the next full sync.
+   */
+  drifted(): Promise<string | null>;
   /** The last applied ruleset, complete, as the kernel tool's input text (/debug/ruleset). */
   lastApplied(): string | null;
   /** Removes everything this mode installs for this family (kpx's and kube-proxy's), nothing else. */

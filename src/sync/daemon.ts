@@ -37,6 +37,14 @@ export interface DaemonOptions {
   watchBackoff?: { initialMs: number; maxMs: number };
 }
 
+/**
+ * Full syncs rewrite everything kpx owns; between them, syncs are partial. kube-proxy's
+ * proxyutil.FullSyncPeriod: --sync-period only bounds the time between (partial) syncs.
+ * A full sync of 10k services costs seconds (tens of seconds in iptables mode), so it must
+ * not run every 30 s; drift is probed for every --sync-period instead.
+ */
+export const FULL_SYNC_PERIOD_MS = 60 * 60 * 1000;
+
 function problemKey(p: Problem): string {
   return `${p.kind} ${p.namespace}/${p.name}: ${p.reason}`;
 }
@@ -55,6 +63,7 @@ export class Daemon {
   private watch: ClusterWatch | null = null;
   private rawNode: HealthNode | null = null;
   private lastFullAt = Number.NEGATIVE_INFINITY;
+  private lastProbeAt = Number.NEGATIVE_INFINITY;
   private firstSyncDone = false;
   private reportedProblems = new Set<string>();
   private watchRestarts = 0;
@@ -155,14 +164,17 @@ export class Daemon {
   private async syncOnce(): Promise<boolean> {
     const { logger, config } = this.opts;
     const started = this.clock.now();
-    const periodic = started - this.lastFullAt >= config.syncPeriodMs;
+    const fullDue = started - this.lastFullAt >= FULL_SYNC_PERIOD_MS;
+    const probe = started - this.lastProbeAt >= config.syncPeriodMs;
+    if (probe) this.lastProbeAt = started;
     const latency = this.latency.take();
     this.pendingServices = 0;
     this.pendingEndpoints = 0;
     this.metrics.serviceChangesPending.set(0);
     this.metrics.endpointChangesPending.set(0);
 
-    const outcome = await this.engine.sync({ full: periodic });
+    const outcome = await this.engine.sync({ full: fullDue, probe });
+    if (outcome.drift !== null) logger.warn({ drift: outcome.drift }, 'the rules kpx applied were changed by someone else; resyncing in full');
     const finished = this.clock.now();
     if (outcome.full && outcome.ok) this.lastFullAt = started;
     this.reportProblems([...this.store.currentProblems(), ...outcome.problems, ...outcome.families.flatMap((f) => f.report?.problems ?? [])]);

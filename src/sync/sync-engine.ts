@@ -28,6 +28,8 @@ export interface SyncOutcome {
   serviceChanges: number;
   endpointChanges: number;
   ok: boolean;
+  /** Why a probe made this sync full (see Dataplane.drifted), or null. */
+  drift: string | null;
 }
 
 export interface SyncEngineOptions {
@@ -53,10 +55,22 @@ export class SyncEngine {
     this.needFull = true;
   }
 
-  async sync(opts: { full?: boolean } = {}): Promise<SyncOutcome> {
+  /**
+   * `full` rewrites everything; `probe` first asks each dataplane whether its rules were
+   * changed behind its back, and makes the sync full if one says so.
+   */
+  async sync(opts: { full?: boolean; probe?: boolean } = {}): Promise<SyncOutcome> {
     const started = this.now();
     const snapshot = this.opts.store.take();
-    const full = this.needFull || opts.full === true || snapshot.changed === null;
+    let full = this.needFull || opts.full === true || snapshot.changed === null;
+    let drift: string | null = null;
+    if (!full && opts.probe === true) {
+      for (const dataplane of this.opts.dataplanes) {
+        const reason = await dataplane.drifted();
+        if (reason !== null) drift = drift === null ? `IPv${dataplane.family}: ${reason}` : `${drift}; IPv${dataplane.family}: ${reason}`;
+      }
+      full = drift !== null;
+    }
     const snapshotMs = this.now() - started;
 
     const families: FamilySync[] = [];
@@ -78,6 +92,6 @@ export class SyncEngine {
     }
     const ok = families.every((f) => f.error === null);
     this.needFull = !ok;
-    return { full, snapshotMs, families, problems, serviceChanges: snapshot.serviceChanges, endpointChanges: snapshot.endpointChanges, ok };
+    return { full, snapshotMs, families, problems, serviceChanges: snapshot.serviceChanges, endpointChanges: snapshot.endpointChanges, ok, drift };
   }
 }

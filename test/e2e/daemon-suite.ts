@@ -20,6 +20,9 @@ const TARGET = 8080;
 const MIN_SYNC = '300ms';
 /** The time a change may take to reach the kernel: min-sync-period plus a margin for a loaded 2-core machine. */
 const PROPAGATION_MS = 5000;
+/** --sync-period: how often an idle daemon probes for rules removed behind its back. */
+const SYNC_PERIOD = '3s';
+const SYNC_PERIOD_MS = 3000;
 
 function answeredBy(results: ProbeResult[]): string[] {
   return [...new Set(results.map((r) => (r.ok ? r.local.replace(/:\d+$/, '') : r.error)))].sort();
@@ -54,7 +57,7 @@ export function describeDaemonSuite(mode: 'iptables' | 'nftables', tag: string):
           '--hostname-override', 'node-a',
           '--cluster-cidr', '10.244.0.0/16',
           '--min-sync-period', MIN_SYNC,
-          '--sync-period', '30s',
+          '--sync-period', SYNC_PERIOD,
           '--healthz-bind-address', '127.0.0.1:10256',
           '--metrics-bind-address', '127.0.0.1:10249',
         ],
@@ -175,6 +178,20 @@ export function describeDaemonSuite(mode: 'iptables' | 'nftables', tag: string):
       }
       await waitFor('recovery', async () => JSON.stringify(answeredBy(await connect())) === JSON.stringify([remoteIPv4(4)]), 15_000);
     }, 60_000);
+
+    it('puts its rules back within the sync period after someone removes them', async () => {
+      const before = answeredBy(await connect());
+      expect(before).toEqual([remoteIPv4(4)]);
+      // What a firewall reload does to each mode: the table gone, or the jumps into ours.
+      if (mode === 'nftables') {
+        expect((await topo.run(topo.node, ['nft', 'delete', 'table', 'ip', 'kpx'])).code).toBe(0);
+        expect((await topo.run(topo.node, ['nft', 'list', 'tables'])).stdout).not.toMatch(/^table ip kpx$/m);
+      } else {
+        expect((await topo.run(topo.node, ['iptables-nft', '-t', 'nat', '-F', 'PREROUTING'])).code).toBe(0);
+        expect((await topo.run(topo.node, ['iptables-nft', '-t', 'nat', '-S', 'PREROUTING'])).stdout).not.toContain('KUBE-SERVICES');
+      }
+      await waitFor('the rules to be repaired', async () => JSON.stringify(answeredBy(await connect())) === JSON.stringify(before), SYNC_PERIOD_MS + PROPAGATION_MS);
+    }, 30_000);
 
     it('stops answering for a deleted service', async () => {
       api.remove('EndpointSlice', 'default', 'web-1');

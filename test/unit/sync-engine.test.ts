@@ -8,7 +8,14 @@ class RecordingDataplane implements Dataplane {
   readonly mode = 'nftables' as const;
   calls: Array<{ full: boolean; services: string[] }> = [];
   failNext = false;
+  /** What drifted() answers; `probes` counts the calls. */
+  drift: string | null = null;
+  probes = 0;
   constructor(readonly family: 4 | 6) {}
+  async drifted(): Promise<string | null> {
+    this.probes++;
+    return this.drift;
+  }
   async sync(intent: RulesetIntent, opts: SyncOptions): Promise<SyncReport> {
     this.calls.push({ full: opts.full, services: intent.services.map((s) => s.name) });
     if (this.failNext) {
@@ -60,5 +67,40 @@ describe('SyncEngine', () => {
     expect((await engine.sync()).full).toBe(true);
     expect((await engine.sync()).full).toBe(false);
     expect((await engine.sync({ full: true })).full).toBe(true);
+  });
+
+  it('a probe that finds drift makes the sync full; no probe, or no drift, stays partial', async () => {
+    const store = new ClusterStore('node-a');
+    const dp = new RecordingDataplane(4);
+    const engine = new SyncEngine({ store, config, dataplanes: [dp] });
+    await engine.sync();
+    expect(dp.probes).toBe(0); // a full sync needs no probe
+    expect(await engine.sync({ probe: true })).toMatchObject({ full: false, drift: null });
+    expect(dp.probes).toBe(1);
+    dp.drift = 'table ip kpx is gone';
+    expect((await engine.sync()).full).toBe(false);
+    expect(dp.probes).toBe(1);
+    expect(await engine.sync({ probe: true })).toMatchObject({ full: true, drift: 'IPv4: table ip kpx is gone' });
+  });
+
+  it('hands unchanged service ports to the dataplane as the same objects', async () => {
+    const store = new ClusterStore('node-a');
+    const intents: RulesetIntent[] = [];
+    const dp = new RecordingDataplane(4);
+    const sync = dp.sync.bind(dp);
+    dp.sync = (intent, opts) => {
+      intents.push(intent);
+      return sync(intent, opts);
+    };
+    const engine = new SyncEngine({ store, config, dataplanes: [dp] });
+    store.apply({ type: 'ADDED', object: service('a', '10.96.0.1') });
+    store.apply({ type: 'ADDED', object: service('b', '10.96.0.2') });
+    await engine.sync();
+    store.apply({ type: 'MODIFIED', object: service('b', '10.96.0.3') });
+    await engine.sync();
+    const [first, second] = intents.map((i) => new Map(i.services.map((sp) => [sp.name, sp])));
+    expect(second!.get('default/a')).toBe(first!.get('default/a'));
+    expect(second!.get('default/b')).not.toBe(first!.get('default/b'));
+    expect(second!.get('default/b')?.clusterIP).toBe('10.96.0.3');
   });
 });
