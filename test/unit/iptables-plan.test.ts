@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { lowerIptables } from '../../src/backend/iptables/lower.js';
-import { planIptablesSync, renderSyncBatch, renderSyncBatches, sameServiceChains } from '../../src/backend/iptables/plan.js';
+import { chainEdit, planIptablesSync, renderSyncBatch, renderSyncBatches, sameServiceChains } from '../../src/backend/iptables/plan.js';
 import { planTableCleanup, renderTableCleanup } from '../../src/backend/iptables/cleanup-plan.js';
 import { savedChainNames } from '../../src/backend/iptables/owned-chains.js';
 import { allChains, type IptablesRuleset } from '../../src/backend/iptables/ruleset.js';
@@ -58,9 +58,16 @@ class KernelModel {
       const target = args[args.indexOf('-j') + 1];
       if (target?.startsWith('KUBE-') && !this.chains.has(`${table}/${target}`)) throw new Error(`jump to missing chain: ${line}`);
       if (op === '-A') rules.push(args);
-      else if (op === '-I') rules.unshift(args);
-      else if (op === '-D') rules.splice(rules.findIndex((r) => r.join(' ') === args.join(' ')), 1);
-      else throw new Error(`unexpected ${line}`);
+      else if (op === '-I' && /^\d+$/.test(args[0] ?? '')) {
+        const position = Number(args[0]);
+        if (position < 1 || position > rules.length + 1) throw new Error(`-I past the end: ${line}`);
+        rules.splice(position - 1, 0, args.slice(1));
+      } else if (op === '-I') rules.unshift(args);
+      else if (op === '-D') {
+        const at = rules.findIndex((r) => r.join(' ') === args.join(' '));
+        if (at < 0) throw new Error(`-D of a missing rule: ${line}`);
+        rules.splice(at, 1);
+      } else throw new Error(`unexpected ${line}`);
     }
   }
 
@@ -127,16 +134,41 @@ describe('planIptablesSync', () => {
     expect(renderSyncBatch(plan)).toBe('');
   });
 
-  it('a new service port rewrites the dispatch chains it joins, and only those base chains', () => {
+  it('a new service port edits the dispatch chain it joins: one -I at its place, no rewrite', () => {
     const before = lower(a, b);
     const after = lower(a, b, c);
     const plan = planIptablesSync(before, after, { full: false });
     expect(plan.services.map((chains) => chains[0]!.name)).toEqual([after.serviceChains.get(c.name)![0]!.name]);
-    expect(plan.base.map((ch) => ch.name)).toContain('KUBE-SERVICES');
-    expect(plan.base.length).toBeLessThan(after.baseChains.length);
+    expect(plan.base).toEqual([]);
+    const services = plan.edits.find((e) => e.table === 'nat' && e.chain === 'KUBE-SERVICES');
+    expect(services).toMatchObject({ deletes: [] });
+    expect(services?.inserts).toHaveLength(1);
+    const text = renderSyncBatch(plan);
+    expect(text).not.toMatch(/^:KUBE-SERVICES /m);
+    const kernel = new KernelModel(before);
+    kernel.apply(text);
+    expect(kernel.ours()).toEqual(expected(after));
+  });
+
+  it('a removed service port is deleted from the dispatch chain by spec, before its chains are -X’d', () => {
+    const before = lower(a, b, c);
+    const after = lower(a, c);
+    const plan = planIptablesSync(before, after, { full: false });
+    expect(plan.edits.find((e) => e.chain === 'KUBE-SERVICES' && e.table === 'nat')?.deletes).toHaveLength(1);
     const kernel = new KernelModel(before);
     kernel.apply(renderSyncBatch(plan));
     expect(kernel.ours()).toEqual(expected(after));
+  });
+
+  it('chainEdit: inserts land at their final positions; reordering or a large change means a rewrite', () => {
+    const chain = (rules: string[][]) => ({ table: 'nat' as const, name: 'KUBE-SERVICES', rules });
+    const r = (n: number) => ['-d', `10.0.0.${n}/32`, '-j', 'RETURN'];
+    const applied = chain([r(1), r(3), r(5), r(7), r(9), r(11)]);
+    const edit = chainEdit(applied, chain([r(0), r(1), r(3), r(7), r(9), r(11), r(12)]));
+    expect(edit).toEqual({ table: 'nat', chain: 'KUBE-SERVICES', deletes: [r(5)], inserts: [{ position: 1, args: r(0) }, { position: 7, args: r(12) }] });
+    expect(chainEdit(applied, chain([r(3), r(1), r(5), r(7), r(9), r(11)]))).toBeNull();
+    expect(chainEdit(applied, chain([r(2), r(4), r(6), r(7), r(9), r(11)]))).toBeNull();
+    expect(chainEdit(chain([r(1), r(1), r(3), r(5), r(7), r(9)]), chain([r(1), r(1), r(3), r(5), r(7)]))).toBeNull();
   });
 
   it('a removed service port gets -X for all its chains, after the rules that referenced them are gone', () => {

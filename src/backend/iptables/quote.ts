@@ -57,6 +57,12 @@ export function ruleRenderer(chain: string): (args: readonly string[]) => string
   };
 }
 
+/** `-D CHAIN tok …` (delete by spec) or `-I CHAIN N tok …` (insert at 1-based N): rule edits under --noflush. */
+export function renderRuleEdit(op: '-D' | '-I', chain: string, args: readonly string[], position?: number): string {
+  const head = op === '-I' ? `-I ${quoteToken(chain)} ${position ?? 1}` : `-D ${quoteToken(chain)}`;
+  return `${head} ${args.map(quoteToken).join(' ')}`;
+}
+
 /** `-A CHAIN tok tok …` */
 export function renderRule(chain: string, args: readonly string[]): string {
   return ruleRenderer(chain)(args);
