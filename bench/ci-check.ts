@@ -6,14 +6,14 @@
  *
  *   node --expose-gc dist/bench/ci-check.js [--services N] [--endpoints E] [--out DIR]
  */
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import type { DataplaneImpl } from './harness/dataplanes.js';
 import { writeResults } from './harness/output.js';
 import { stderrProgress } from './harness/progress.js';
-import { checkRatios, formatCheck } from './harness/ratios.js';
+import { checkFlushRestore, checkRatios, formatCheck } from './harness/ratios.js';
 import { BACKENDS } from './harness/records.js';
 import { runBenchmark } from './harness/run.js';
 
@@ -52,7 +52,9 @@ async function main(argv: string[]): Promise<number> {
   );
   const dir = flags.out ?? (await mkdtemp(join(tmpdir(), 'kpx-bench-ci-')));
   await writeResults(records, dir, `kpx benchmark CI check: ${services} services × ${flags.endpoints} endpoints`);
-  const checks = checkRatios(records);
+  const checks = [...checkRatios(records), ...checkFlushRestore(records)];
+  // For .ci/run, which counts each check as a test.
+  await writeFile(join(dir, 'checks.json'), `${JSON.stringify(checks, null, 2)}\n`);
   process.stdout.write(`${checks.map(formatCheck).join('\n')}\n`);
   const failed = checks.filter((c) => !c.pass).length;
   process.stdout.write(`${failed === 0 ? 'benchmark ratios ok' : `${failed} benchmark ratio(s) failed`} (results in ${dir})\n`);

@@ -39,6 +39,11 @@ export interface SyncRecord extends RecordBase {
   deleted: number;
   /** Syncs measured; the one with the median totalMs is reported. */
   runs: number;
+  /**
+   * iptables `cold` only: a flush-mode `iptables-nft-restore` of the same complete ruleset
+   * into the emptied namespace, the floor the issue's target compares a cold sync with.
+   */
+  flushRestoreMs?: number;
   /** Peak resident set of the benchmark process so far (process.resourceUsage().maxRSS). */
   peakRssBytes: number;
   /** V8 heap size (heapTotal) after the scenario, before GC: follows the heap's high-water mark. */

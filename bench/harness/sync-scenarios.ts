@@ -5,6 +5,8 @@
  * each with a new change; the run with the median total is reported.
  */
 import type { ProxyConfig } from '../../src/compile/intent.js';
+import { mustExec, type Exec } from '../../src/dataplane/exec.js';
+import type { Dataplane } from '../../src/dataplane/types.js';
 import type { StoreEvent } from '../../src/sync/cluster-store.js';
 import { ClusterStore } from '../../src/sync/cluster-store.js';
 import { SyncEngine, type SyncOutcome } from '../../src/sync/sync-engine.js';
@@ -79,11 +81,28 @@ function spread(count: number, services: number, offset: number): number[] {
   return Array.from({ length: count }, (_, k) => Math.floor(k * step + offset) % services);
 }
 
+/**
+ * What a flush-mode restore of the dataplane's whole ruleset costs in `exec`'s namespace,
+ * emptied first: the cheapest way the kernel tool can load these rules (our namespace, so
+ * flushing is ours to do). The dataplane is left cleaned up.
+ */
+async function flushRestoreMs(dataplane: Dataplane, exec: Exec): Promise<number> {
+  const text = dataplane.lastApplied();
+  if (text === null) throw new Error('nothing applied to measure a flush-mode restore of');
+  await dataplane.cleanup();
+  const start = performance.now();
+  await mustExec(exec, ['iptables-nft-restore'], { stdin: text, timeoutMs: 10 * 60 * 1000 });
+  const ms = performance.now() - start;
+  await dataplane.cleanup();
+  return round(ms);
+}
+
 export async function runSyncScenarios(job: SyncJob, progress: Progress): Promise<SyncRecord[]> {
   const config: ProxyConfig = benchConfig(BENCH_NODE_IP);
   const namespaces = await createNodeNamespace();
   try {
-    const dataplane = await createBenchDataplane(job.backend, namespaces.execIn(namespaces.node), job.impl);
+    const exec = namespaces.execIn(namespaces.node);
+    const dataplane = await createBenchDataplane(job.backend, exec, job.impl);
     const store = new ClusterStore(config.nodeName);
     const session = new Session(store, new SyncEngine({ store, config, dataplanes: [dataplane] }));
     const cluster = new SyntheticCluster(job.services, job.endpoints, job.seed, BENCH_NODE_IP);
@@ -118,7 +137,14 @@ export async function runSyncScenarios(job: SyncJob, progress: Progress): Promis
     await repeated('one-service', () => cluster.addService(), false);
     await repeated('churn-1pct', (run) => spread(churned, job.services, run).map((i) => cluster.rollout(i)), false);
     await repeated('resync-noop', () => [], true);
-    await dataplane.cleanup();
+    if (job.backend === 'iptables') {
+      progress.status('flush-mode iptables-restore of the same rules…');
+      const cold = records.find((r) => r.scenario === 'cold')!;
+      cold.flushRestoreMs = await flushRestoreMs(dataplane, exec);
+      progress.log(`flush-mode iptables-nft-restore of the whole ruleset: ${cold.flushRestoreMs.toFixed(1)} ms`);
+    } else {
+      await dataplane.cleanup();
+    }
     return records;
   } finally {
     await namespaces.destroy();

@@ -1,0 +1,42 @@
+/** The benchmark CI check's decisions (bench/harness/ratios.ts) on hand-made records. */
+import { describe, expect, it } from 'vitest';
+import { checkFlushRestore, checkRatios } from '../../bench/harness/ratios.js';
+import type { SyncRecord, SyncScenario } from '../../bench/harness/records.js';
+
+function record(backend: 'iptables' | 'nftables', scenario: SyncScenario, totalMs: number, extra: Partial<SyncRecord> = {}): SyncRecord {
+  return {
+    backend, services: 2000, endpoints: 10, scenario,
+    modelMs: 0, compileMs: 0, planMs: 0, renderMs: 0, applyMs: totalMs, totalMs,
+    full: scenario === 'cold' || scenario === 'resync-noop', batchBytes: 1, written: 1, deleted: 0, runs: 1,
+    peakRssBytes: 0, heapTotalBytes: 0, heapUsedBytes: 0, ...extra,
+  };
+}
+
+describe('benchmark ratios', () => {
+  it('judges each scenario by its share of the cold sync at the same scale and backend', () => {
+    const checks = checkRatios([
+      record('nftables', 'cold', 1000),
+      record('nftables', 'one-endpoint', 49),
+      record('nftables', 'one-service', 51),
+      record('nftables', 'resync-noop', 1999),
+    ]);
+    expect(checks.map((c) => [c.scenario, c.pass])).toEqual([
+      ['one-endpoint', true],
+      ['one-service', false],
+      ['resync-noop', true],
+    ]);
+    expect(checks[0]!.ratio).toBeCloseTo(0.049);
+  });
+
+  it('a missing scenario fails its check instead of passing silently', () => {
+    const checks = checkRatios([record('iptables', 'cold', 1000), record('iptables', 'one-endpoint', 10)]);
+    expect(checks.filter((c) => !c.pass).map((c) => c.scenario)).toEqual(['one-service', 'resync-noop']);
+  });
+
+  it('compares the iptables cold sync with a flush-mode restore of the same rules', () => {
+    expect(checkFlushRestore([record('iptables', 'cold', 3000, { flushRestoreMs: 2000 })])).toMatchObject([{ pass: true, ratio: 1.5 }]);
+    expect(checkFlushRestore([record('iptables', 'cold', 4100, { flushRestoreMs: 2000 })])).toMatchObject([{ pass: false }]);
+    expect(checkFlushRestore([record('iptables', 'cold', 3000)])).toMatchObject([{ pass: false, detail: 'no flush-mode measurement' }]);
+    expect(checkFlushRestore([record('nftables', 'cold', 3000)])).toEqual([]);
+  });
+});
