@@ -71,7 +71,7 @@ export function assembleRuleset(
   const podCIDRs = config.clusterCIDRs.filter((cidr) => familyOf(cidr) === ctx.family);
   const intent: RulesetIntent = {
     family: ctx.family,
-    masquerade: { mark: MASQUERADE_MARK, all: config.masqueradeAll },
+    masquerade: { mark: config.masqueradeMark ?? MASQUERADE_MARK, all: config.masqueradeAll },
     podCIDRs: podCIDRs.length > 0 ? podCIDRs : null,
     nodeIPs: ctx.nodeIPs,
     nodePortCIDRs: nodePorts.cidrs,

@@ -106,6 +106,8 @@ export interface ProxyConfig {
   masqueradeAll: boolean;
   /** `--nodeport-addresses` CIDRs, either family; empty means the node's primary IPs. */
   nodePortAddresses: string[];
+  /** `1 << --iptables-masquerade-bit`; default MASQUERADE_MARK (0x4000, bit 14). Both modes use it. */
+  masqueradeMark?: number;
 }
 
 export interface CompileResult {

@@ -187,6 +187,7 @@ export function resolveRunConfig(flags: RunFlags, fileText: string | null, env: 
         clusterCIDRs: clusterCIDRs.value,
         masqueradeAll,
         nodePortAddresses: nodePortAddresses.value,
+        masqueradeMark: 2 ** bit.value,
       },
       masqueradeBit: bit.value,
       masqueradeMark: 2 ** bit.value,

@@ -60,7 +60,7 @@ export function runCommand(action: (flags: RunFlags) => Promise<void> | void): C
     .option('--iptables-masquerade-bit <bit>', 'fwmark bit that asks for SNAT, 0-31 (default 14: mark 0x4000)')
     .option('--nodeport-addresses <list>', 'CIDRs whose node IPs accept NodePorts, or "primary" or "all" (comma-separated, repeatable)', collect)
     .option('--min-sync-period <duration>', 'minimum time between rule syncs, e.g. 1s (default 1s)')
-    .option('--sync-period <duration>', 'time between full resyncs, e.g. 30s (default 30s)')
+    .option('--sync-period <duration>', 'longest time between syncs, each also checking that no one removed the rules; full resyncs run hourly (default 30s)')
     .option('--iptables-min-sync-period <duration>', 'older name of --min-sync-period')
     .option('--iptables-sync-period <duration>', 'older name of --sync-period')
     .option('--healthz-bind-address <ip:port>', '/healthz and /livez server (default 0.0.0.0:10256); empty disables it')

@@ -112,6 +112,12 @@ describe('compileRuleset: masquerade, pod and service CIDRs', () => {
     expect(compileRuleset(empty, config({ masqueradeAll: all }), 4).intent.masquerade).toEqual({ mark: 0x4000, all });
   });
 
+  it('uses the configured masquerade mark (--iptables-masquerade-bit) in both families', () => {
+    for (const family of [4, 6] as const) {
+      expect(compileRuleset(empty, config({ masqueradeMark: 0x8000 }), family).intent.masquerade.mark).toBe(0x8000);
+    }
+  });
+
   it.each([
     { cidrs: ['10.180.0.0/14', 'fd00:180::/64'], family: 4 as IPFamily, want: ['10.180.0.0/14'] },
     { cidrs: ['10.180.0.0/14', 'fd00:180::/64'], family: 6 as IPFamily, want: ['fd00:180::/64'] },

@@ -63,7 +63,7 @@ describe('kpx run flags', () => {
       v: '4',
     });
     const resolved = resolveRunConfig(flags, null, { hostname: 'h' });
-    expect(resolved).toMatchObject({ config: { mode: 'nftables', metrics: null, masqueradeMark: 0x8000, verbosity: 4 } });
+    expect(resolved).toMatchObject({ config: { mode: 'nftables', metrics: null, masqueradeMark: 0x8000, proxy: { masqueradeMark: 0x8000 }, verbosity: 4 } });
   });
 
   it('takes --masquerade-all=false and -v', async () => {

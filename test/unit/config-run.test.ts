@@ -110,6 +110,7 @@ describe('resolveRunConfig defaults', () => {
       clusterCIDRs: [],
       masqueradeAll: false,
       nodePortAddresses: ['0.0.0.0/0', '::/0'],
+      masqueradeMark: 0x4000,
     });
     expect(c.warnings.join('\n')).toMatch(/no cluster CIDR/);
   });
