@@ -22,7 +22,7 @@ export interface SyncRecord extends RecordBase {
   scenario: SyncScenario;
   /** Feeding this scenario's watch events to the ClusterStore (validation, normalization). */
   modelMs: number;
-  /** compileRuleset: cluster state → backend-neutral intent (the whole cluster, every sync). */
+  /** IncrementalCompiler: cluster state → backend-neutral intent (changed services only, after the first sync). */
   compileMs: number;
   /** The dataplane's lowering to its IR plus its diff against the last applied state. */
   planMs: number;
