@@ -62,16 +62,18 @@ export class SyncEngine {
   async sync(opts: { full?: boolean; probe?: boolean } = {}): Promise<SyncOutcome> {
     const started = this.now();
     const snapshot = this.opts.store.take();
+    const snapshotMs = this.now() - started;
     let full = this.needFull || opts.full === true || snapshot.changed === null;
     let drift: string | null = null;
     if (!full && opts.probe === true) {
+      const reasons: string[] = [];
       for (const dataplane of this.opts.dataplanes) {
         const reason = await dataplane.drifted();
-        if (reason !== null) drift = drift === null ? `IPv${dataplane.family}: ${reason}` : `${drift}; IPv${dataplane.family}: ${reason}`;
+        if (reason !== null) reasons.push(`IPv${dataplane.family}: ${reason}`);
       }
+      drift = reasons.length > 0 ? reasons.join('; ') : null;
       full = drift !== null;
     }
-    const snapshotMs = this.now() - started;
 
     const families: FamilySync[] = [];
     const problems: Problem[] = [];
