@@ -114,6 +114,33 @@ function ruleTotal(chains: Iterable<IptablesChain>, into: Record<IptablesTable, 
   for (const chain of chains) into[chain.table] += chain.rules.length;
 }
 
+/** The chains of `chains` no longer in `kept`, added to `into` per table. */
+function addGone(into: Record<IptablesTable, string[]>, chains: readonly IptablesChain[], kept: readonly IptablesChain[]): void {
+  const keptNames = new Set(kept.map((c) => `${c.table}/${c.name}`));
+  for (const chain of chains) if (!keptNames.has(`${chain.table}/${chain.name}`)) into[chain.table].push(chain.name);
+}
+
+/**
+ * Stale chains on a full sync: everything ours that was applied or found in the kernel and
+ * is not wanted now.
+ */
+function fullStale(previous: IptablesRuleset | null, desired: IptablesRuleset, opts: IptablesPlanOptions): Record<IptablesTable, string[]> {
+  const wanted: Record<IptablesTable, Set<string>> = { filter: new Set(), nat: new Set() };
+  for (const chain of desired.baseChains) wanted[chain.table].add(chain.name);
+  for (const chains of desired.serviceChains.values()) for (const chain of chains) wanted[chain.table].add(chain.name);
+  const candidates: Record<IptablesTable, Set<string>> = { filter: new Set(), nat: new Set() };
+  if (previous !== null) {
+    for (const chain of previous.baseChains) candidates[chain.table].add(chain.name);
+    for (const chains of previous.serviceChains.values()) for (const chain of chains) candidates[chain.table].add(chain.name);
+  }
+  for (const table of TABLES) {
+    for (const name of opts.existingChains?.[table] ?? []) if (isOwnedChain(table, name)) candidates[table].add(name);
+  }
+  const stale: Record<IptablesTable, string[]> = { filter: [], nat: [] };
+  for (const table of TABLES) for (const name of candidates[table]) if (!wanted[table].has(name)) stale[table].push(name);
+  return stale;
+}
+
 export function planIptablesSync(
   previous: IptablesRuleset | null,
   desired: IptablesRuleset,
@@ -121,14 +148,14 @@ export function planIptablesSync(
 ): IptablesSyncPlan {
   const full = opts.full || previous === null;
   const services: IptablesChain[][] = [];
-  const wanted: Record<IptablesTable, Set<string>> = { filter: new Set(), nat: new Set() };
   const total: Record<IptablesTable, number> = { filter: 0, nat: 0 };
   const written: Record<IptablesTable, number> = { filter: 0, nat: 0 };
+  // A partial sync finds stale chains where they can be: chain names are hashed from their
+  // service port, so only ports whose chains changed or vanished (and base chains) leave any.
+  // That keeps it proportional to the change, not to the 100k+ chains of a 10k cluster.
+  const stale: Record<IptablesTable, string[]> = full ? fullStale(previous, desired, opts) : { filter: [], nat: [] };
 
-  for (const chain of desired.baseChains) {
-    assertNotBuiltin(chain.name);
-    wanted[chain.table].add(chain.name);
-  }
+  for (const chain of desired.baseChains) assertNotBuiltin(chain.name);
   const appliedBase = full ? null : new Map(previous.baseChains.map((c) => [`${c.table} ${c.name}`, c]));
   const base: IptablesChain[] = [];
   const edits: ChainEdit[] = [];
@@ -139,40 +166,26 @@ export function planIptablesSync(
     if (edit === null) base.push(chain);
     else edits.push(edit);
   }
+  if (!full) addGone(stale, previous.baseChains, desired.baseChains);
   ruleTotal(desired.baseChains, total);
   ruleTotal(base, written);
   for (const edit of edits) written[edit.table] += edit.deletes.length + edit.inserts.length;
 
   for (const [name, chains] of desired.serviceChains) {
-    for (const chain of chains) {
-      assertNotBuiltin(chain.name);
-      wanted[chain.table].add(chain.name);
-    }
     ruleTotal(chains, total);
-    if (full || !sameServiceChains(previous?.serviceChains.get(name), chains)) {
+    const applied = full ? undefined : previous.serviceChains.get(name);
+    if (applied === chains) continue;
+    if (full || !sameServiceChains(applied, chains)) {
+      for (const chain of chains) assertNotBuiltin(chain.name);
       services.push(chains);
       ruleTotal(chains, written);
+      if (applied !== undefined) addGone(stale, applied, chains);
     }
   }
-
-  const candidates: Record<IptablesTable, Set<string>> = { filter: new Set(), nat: new Set() };
-  if (previous !== null) {
-    for (const chain of previous.baseChains) candidates[chain.table].add(chain.name);
-    for (const chains of previous.serviceChains.values()) for (const chain of chains) candidates[chain.table].add(chain.name);
+  if (!full) {
+    for (const [name, chains] of previous.serviceChains) if (!desired.serviceChains.has(name)) addGone(stale, chains, []);
   }
-  if (full) {
-    for (const table of TABLES) {
-      for (const name of opts.existingChains?.[table] ?? []) if (isOwnedChain(table, name)) candidates[table].add(name);
-    }
-  }
-  const stale: Record<IptablesTable, string[]> = { filter: [], nat: [] };
-  for (const table of TABLES) {
-    for (const name of candidates[table]) {
-      if (wanted[table].has(name) || BUILTIN_CHAINS.has(name)) continue;
-      stale[table].push(name);
-    }
-    stale[table].sort();
-  }
+  for (const table of TABLES) stale[table] = stale[table].filter((name) => !BUILTIN_CHAINS.has(name)).sort();
 
   const writtenChains = base.length + edits.length + services.reduce((n, chains) => n + chains.length, 0);
   return {
