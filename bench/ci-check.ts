@@ -29,7 +29,7 @@ async function main(argv: string[]): Promise<number> {
   const flags = new Command('ci-check')
     .option('--services <n>', 'services', '2000')
     .option('--endpoints <n>', 'endpoints per service', '10')
-    .option('--repeat <n>', 'runs per incremental scenario (median)', '3')
+    .option('--repeat <n>', 'runs per incremental scenario (median; 5 rides out the kernel apply jitter of tens of ms)', '5')
     .option('--out <dir>', 'results directory (default: a new temporary directory)')
     .addOption(new Option('--dataplane-impl <impl>').choices(['kpx', 'render']).default('kpx').hideHelp())
     .parse(argv, { from: 'user' })
