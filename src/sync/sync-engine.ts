@@ -50,11 +50,6 @@ export class SyncEngine {
     this.compilers = opts.dataplanes.map((d) => new IncrementalCompiler(opts.config, d.family));
   }
 
-  /** Forces the next sync to be full (sync period, node change, after a failure). */
-  requestFull(): void {
-    this.needFull = true;
-  }
-
   /**
    * `full` rewrites everything; `probe` first asks each dataplane whether its rules were
    * changed behind its back, and makes the sync full if one says so.

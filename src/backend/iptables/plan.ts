@@ -4,8 +4,9 @@
  *
  * A chain is written whole (declared, which flushes it under --noflush, then every rule),
  * and only when it is new or differs from the last applied one, or on a full sync. Base
- * chains hold every service's dispatch rules (like kube-proxy's KUBE-SERVICES), so adding
- * a service rewrites them, while an endpoint change writes only that service's chains. Chains no longer wanted are flushed and deleted with `-X` in the same
+ * chains hold every service's dispatch rules (like kube-proxy's KUBE-SERVICES): an endpoint
+ * change leaves them alone, and adding or removing a service edits them rule by rule (see
+ * ChainEdit). Chains no longer wanted are flushed and deleted with `-X` in the same
  * batch: iptables-restore (1.8.9) applies a batch in order, so once every referencing chain
  * has been redeclared (flushed) and rewritten, the stale chain is unreferenced when its `-X`
  * comes. A declaration of one of our chains flushes it under --noflush; a built-in chain is

@@ -54,27 +54,23 @@ function lowerExternal(b: TableBuilder, intent: RulesetIntent, sp: ServicePortIn
   const reachable = sp.clusterEndpoints.length > 0 && path.noEndpoints !== 'REJECT';
   const noEndpoints = path.noEndpoints === null ? null : path.noEndpoints === 'REJECT' ? rejectVerdict : dropVerdict;
 
-  const destinations = uniqueStrings([...sp.externalIPs, ...sp.loadBalancerIPs]).map((ip) => destinationKey(sp, ip));
-  for (const key of destinations) {
-    if (!claim(b, key, [SET.serviceIPs, SET.noEndpointServices])) continue;
-    if (noEndpoints) b.addElement(SET.noEndpointServices, { key, value: noEndpoints });
-    if (!reachable) continue;
+  /** One external entry point; false when it was not claimed or leads nowhere. */
+  const expose = (domain: 'service' | 'nodeport', key: NftValue, map: string, noEndpointMap: string): boolean => {
+    if (!claim(b, key, [map, noEndpointMap])) return false;
+    if (noEndpoints) b.addElement(noEndpointMap, { key, value: noEndpoints });
+    if (!reachable) return false;
     const target = dedicated
       ? dedicatedExternal(b, intent, sp)
-      : sharedExternal(b, intent, 'service', key, path.policy, sp.clusterEndpoints, sp.localEndpoints);
-    b.addElement(SET.serviceIPs, { key, value: target });
-  }
+      : sharedExternal(b, intent, domain, key, path.policy, sp.clusterEndpoints, sp.localEndpoints);
+    b.addElement(map, { key, value: target });
+    return true;
+  };
 
-  if (sp.nodePort !== 0) {
-    const key: NftValue = { concat: [sp.protocol, sp.nodePort] };
-    if (!claim(b, key, [SET.serviceNodePorts, SET.noEndpointNodePorts])) return;
-    if (noEndpoints) b.addElement(SET.noEndpointNodePorts, { key, value: noEndpoints });
-    if (!reachable) return;
-    const target = dedicated
-      ? dedicatedExternal(b, intent, sp)
-      : sharedExternal(b, intent, 'nodeport', key, path.policy, sp.clusterEndpoints, sp.localEndpoints);
-    b.addElement(SET.serviceNodePorts, { key, value: target });
+  for (const ip of uniqueStrings([...sp.externalIPs, ...sp.loadBalancerIPs])) {
+    expose('service', destinationKey(sp, ip), SET.serviceIPs, SET.noEndpointServices);
   }
+  // A NodePort that is lost to a conflict, or reaches no endpoint, also skips the firewall.
+  if (sp.nodePort !== 0 && !expose('nodeport', { concat: [sp.protocol, sp.nodePort] }, SET.serviceNodePorts, SET.noEndpointNodePorts)) return;
   lowerFirewall(b, sp);
 }
 
