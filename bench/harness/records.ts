@@ -41,7 +41,7 @@ export interface SyncRecord extends RecordBase {
   runs: number;
   /**
    * iptables `cold` only: a flush-mode `iptables-nft-restore` of the same complete ruleset
-   * into the emptied namespace, the floor the issue's target compares a cold sync with.
+   * into the emptied namespace (median of 3), the floor a cold sync is compared with.
    */
   flushRestoreMs?: number;
   /** Peak resident set of the benchmark process so far (process.resourceUsage().maxRSS). */
