@@ -61,6 +61,8 @@ export interface SetObject {
   flags?: SetFlag[];
   /** Seconds. */
   timeout?: number;
+  /** Most elements the set holds. */
+  size?: number;
   comment?: string;
   elem?: Expression[];
 }

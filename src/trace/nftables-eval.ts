@@ -45,6 +45,8 @@ export function evalExpr(e: NftExpr, state: FlowState, localAddresses: ReadonlyS
       return [{ atoms: ['new'], probability: 1 }];
     case 'ct-status':
       return [{ atoms: [state.dnat ? 'dnat' : 'none'], probability: 1 }];
+    case 'pinned':
+      return [{ atoms: [e.value], probability: 1 }];
     case 'concat': {
       let acc: Evaluated[] = [{ atoms: [], probability: 1 }];
       for (const part of e.parts) {

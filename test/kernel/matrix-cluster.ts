@@ -81,6 +81,12 @@ export const SERVICES: Svc[] = [
     endpoints: [{ ip: 'fd00:244:0:2::3', node: 'node-b' }],
   },
   { name: 'empty6', clusterIP: 'fd00:96::12', endpoints: [] },
+  {
+    name: 'sticky6',
+    clusterIP: 'fd00:96::13',
+    affinity: true,
+    endpoints: ['fd00:244:0:2::2', 'fd00:244:0:2::3'].map((ip) => ({ ip, node: 'node-b' })),
+  },
 ];
 
 export const TARGET_PORT = 8080;

@@ -130,7 +130,7 @@ describe('nftables dataplane (real kernel)', () => {
       await expectLive(target);
 
       const affinitySet = lowerNftables(target).sets.find((s) => s.name.startsWith('affinity-'))?.name as string;
-      await nft(live, ['add', 'element', 'ip', 'kpx', affinitySet, '{ 203.0.113.77 }']);
+      await nft(live, ['add', 'element', 'ip', 'kpx', affinitySet, '{ 203.0.113.77 . 10.180.0.9 . 80 }']);
       await nft(live, ['flush', 'chain', 'ip', 'kpx', 'services']);
       await nft(live, ['flush', 'map', 'ip', 'kpx', 'service-ips']);
       await nft(live, ['add', 'element', 'ip', 'kpx', 'cluster-ips', '{ 172.30.9.9 }']);

@@ -192,6 +192,11 @@ export function describeServiceMatrix(label: string, tag: string, load: Loader):
       for (const r of nodePort) expect(r.local).toBe('fd00:244:0:2::3');
     });
 
+    it('IPv6: ClientIP affinity keeps a client on one endpoint', async () => {
+      const got = answered(await probe(topo, topo.pods, { src: 'fd00:244:0:1::2', dst: 'fd00:96::13', port: 80, protocol: 'tcp', count: 20 }));
+      expect(new Set(got.map((r) => r.local)).size).toBe(1);
+    });
+
     // kube-proxy and kpx reject TCP with ICMPv6 port unreachable (ip6tables REJECT's and nft
     // `reject`'s default). Here the pod's SYN, its forwarding and the REJECT's ICMPv6 error
     // all run in one softirq pass inside the pod's connect(), which still holds the socket

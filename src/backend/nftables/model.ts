@@ -19,6 +19,13 @@ export type NftExpr =
   | { kind: 'fib-type'; of: 'saddr' | 'daddr' }
   | { kind: 'ct-state' }
   | { kind: 'ct-status' }
+  /**
+   * `value`, whatever the packet: `ip daddr & 0.0.0.0 ^ 10.0.0.1`, `th dport & 0 ^ 80`.
+   * nft 1.0.6 refuses a constant inside a lookup key's concatenation ("Can't parse symbolic
+   * invalid expressions", text and JSON alike), but takes this, which compiles to one
+   * `bitwise reg = (reg & 0) ^ value`. It puts an endpoint into an affinity key.
+   */
+  | { kind: 'pinned'; field: 'daddr' | 'dport'; value: string | number }
   | { kind: 'concat'; parts: NftExpr[] };
 
 /**
@@ -92,6 +99,8 @@ export interface NftSet {
   flags: Array<'interval' | 'dynamic' | 'timeout'>;
   /** Default element timeout in seconds (dynamic affinity sets). */
   timeout?: number;
+  /** Most elements the kernel keeps (dynamic sets: nft's default is 65535). */
+  size?: number;
   comment?: string;
   /** Sorted: rendering never reorders, so equal rulesets render byte-identically. */
   elements: NftElement[];

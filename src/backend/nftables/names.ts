@@ -60,7 +60,8 @@ export interface DedicatedNames {
   local: string;
   external: string;
   endpoint: (ep: Pick<EndpointIntent, 'ip' | 'port'>) => string;
-  affinity: (ep: Pick<EndpointIntent, 'ip' | 'port'>) => string;
+  /** The service port's affinity set: which client went to which endpoint. */
+  affinity: string;
 }
 
 export function dedicatedNames(sp: Pick<ServicePortIntent, 'namespace' | 'service' | 'protocol' | 'portName'>): DedicatedNames {
@@ -71,6 +72,6 @@ export function dedicatedNames(sp: Pick<ServicePortIntent, 'namespace' | 'servic
     local: hashed('local', base),
     external: hashed('external', base),
     endpoint: (ep) => hashed('endpoint', endpointBase(ep)),
-    affinity: (ep) => hashed('affinity', endpointBase(ep)),
+    affinity: hashed('affinity', base),
   };
 }

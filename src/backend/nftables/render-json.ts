@@ -16,6 +16,7 @@ import type {
   NftVerdict,
 } from './model.js';
 import { isVerdict } from './model.js';
+import { pinMask } from './render-text.js';
 
 function exprJson(family: NftFamily, e: NftExpr): J.Expression {
   switch (e.kind) {
@@ -33,6 +34,8 @@ function exprJson(family: NftFamily, e: NftExpr): J.Expression {
       return { ct: { key: 'state' } };
     case 'ct-status':
       return { ct: { key: 'status' } };
+    case 'pinned':
+      return { '^': [{ '&': [exprJson(family, { kind: 'field', field: e.field }), pinMask(family, e.field)] }, e.value] };
     case 'concat':
       return { concat: e.parts.map((p) => exprJson(family, p)) };
   }
@@ -119,6 +122,7 @@ function setJson(family: NftFamily, table: string, s: NftSet): J.AddObject {
   for (const f of s.flags) if (f !== 'dynamic') flags.push(f);
   if (flags.length > 0) body.flags = flags;
   if (s.timeout !== undefined) body.timeout = s.timeout;
+  if (s.size !== undefined) body.size = s.size;
   if (s.comment !== undefined) body.comment = s.comment;
   return s.data === null ? { set: body } : { map: { ...body, map: s.data } satisfies J.MapObject };
 }

@@ -29,6 +29,12 @@ function hex(n: number): string {
   return `0x${n.toString(16).padStart(8, '0')}`;
 }
 
+/** The all-zero mask of a `pinned` field. */
+export function pinMask(family: NftFamily, field: 'daddr' | 'dport'): string | number {
+  if (field === 'dport') return 0;
+  return family === 'ip' ? '0.0.0.0' : '::';
+}
+
 export function exprText(family: NftFamily, e: NftExpr): string {
   switch (e.kind) {
     case 'field':
@@ -45,6 +51,8 @@ export function exprText(family: NftFamily, e: NftExpr): string {
       return 'ct state';
     case 'ct-status':
       return 'ct status';
+    case 'pinned':
+      return `${exprText(family, { kind: 'field', field: e.field })} & ${pinMask(family, e.field)} ^ ${e.value}`;
     case 'concat':
       return e.parts.map((p) => exprText(family, p)).join(' . ');
   }
@@ -118,6 +126,7 @@ export function setDeclaration(prefix: string, s: Omit<NftSet, 'elements'>): str
   const parts = [`type ${type} ;`];
   if (s.flags.length > 0) parts.push(`flags ${s.flags.join(',')} ;`);
   if (s.timeout !== undefined) parts.push(`timeout ${s.timeout}s ;`);
+  if (s.size !== undefined) parts.push(`size ${s.size} ;`);
   if (s.comment !== undefined) parts.push(`comment ${JSON.stringify(s.comment)} ;`);
   return `add ${s.data === null ? 'set' : 'map'} ${prefix} ${s.name} { ${parts.join(' ')} }`;
 }

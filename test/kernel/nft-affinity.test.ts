@@ -1,0 +1,83 @@
+/**
+ * ClientIP session affinity in the nftables dataplane, with real connections (namespaces
+ * `kpx-nftaff-…`, deleted afterwards). kpx keeps one affinity set per service port, keyed
+ * `client . endpoint . port`; these check that it means what kube-proxy's per-endpoint sets
+ * mean: a client stays on its endpoint, the kernel remembers exactly that pair, a
+ * remembered client goes back to its endpoint, and when that endpoint is removed only its
+ * clients are balanced again (and then stay on their new endpoint).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RulesetIntent } from '../../src/compile/intent.js';
+import { exec, type Exec } from '../../src/dataplane/exec.js';
+import { createNftablesDataplane } from '../../src/dataplane/nftables-dataplane.js';
+import type { Dataplane } from '../../src/dataplane/types.js';
+import { createTopology, probe, startEchoServers, type Topology } from '../support/netns/index.js';
+import { ep, intent, svc } from '../unit/nft-fixtures.js';
+import { isRoot } from './service-matrix.js';
+
+const VIP = '172.30.0.50';
+const PORT = 8080;
+const remote = (n: number) => `10.244.2.${n}`;
+const pod = (n: number) => `10.244.1.${n}`;
+
+function sticky(endpoints: number[]): RulesetIntent {
+  const sticky = svc({ service: 'sticky', clusterIP: VIP, affinity: 600, endpoints: endpoints.map((n) => ep(remote(n), PORT)) });
+  return intent([sticky], { nodeIPs: ['192.168.50.10'], nodePortCIDRs: ['192.168.50.10/32'], podCIDRs: ['10.244.0.0/16'] });
+}
+
+describe.skipIf(!isRoot)('nftables session affinity (real kernel, needs root)', () => {
+  let topo: Topology;
+  let dp: Dataplane;
+  let stopEcho: () => Promise<void>;
+  let nodeExec: Exec;
+
+  /** Which endpoints answered `count` connections from `src`. */
+  async function answeredBy(src: string, count: number): Promise<string[]> {
+    const results = await probe(topo, topo.pods, { src, dst: VIP, port: 80, protocol: 'tcp', count, concurrency: 1 });
+    expect(results.filter((r) => !r.ok)).toEqual([]);
+    return results.flatMap((r) => (r.ok ? [r.local.replace(/:\d+$/, '')] : []));
+  }
+
+  async function listAffinity(): Promise<string> {
+    const out = await nodeExec(['nft', 'list', 'table', 'ip', 'kpx']);
+    const block = /set affinity-[^{]+\{([^}]*)\}/.exec(out.stdout);
+    return block?.[1] ?? '';
+  }
+
+  beforeAll(async () => {
+    topo = await createTopology('nftaff', { podIPs: 4, remoteIPs: 4 });
+    nodeExec = (argv, o) => exec(['ip', 'netns', 'exec', topo.node, ...argv], o);
+    stopEcho = (await startEchoServers(topo, topo.remote, [2, 3, 4].map((n) => ({ ip: remote(n), port: PORT, protocol: 'tcp' as const })))).stop;
+    dp = await createNftablesDataplane({ exec: nodeExec, family: 4 });
+    await dp.sync(sticky([2, 3, 4]), { full: true });
+  });
+
+  afterAll(async () => {
+    await stopEcho?.().catch(() => {});
+    await topo?.destroy();
+  });
+
+  it('keeps a client on one endpoint and remembers exactly that client and endpoint', async () => {
+    const got = await answeredBy(pod(2), 20);
+    expect(new Set(got).size).toBe(1);
+    const entries = await listAffinity();
+    expect(entries).toContain(`${pod(2)} . ${got[0]} . ${PORT}`);
+    expect(entries.match(/\d+\.\d+\.\d+\.\d+ \. \d+\.\d+\.\d+\.\d+ \. \d+/g)).toHaveLength(1);
+  });
+
+  it('sends a remembered client to its endpoint, and rebalances only the clients of a removed endpoint', async () => {
+    // pod(3) remembered on remote(4), pod(4) on remote(3): kpx must follow the set.
+    const set = /set (affinity-\S+)/.exec((await nodeExec(['nft', 'list', 'table', 'ip', 'kpx'])).stdout)?.[1] as string;
+    const seeded = await nodeExec(['nft', 'add', 'element', 'ip', 'kpx', set, `{ ${pod(3)} . ${remote(4)} . ${PORT}, ${pod(4)} . ${remote(3)} . ${PORT} }`]);
+    expect(seeded.stderr).toBe('');
+    expect(new Set(await answeredBy(pod(3), 10))).toEqual(new Set([remote(4)]));
+    expect(new Set(await answeredBy(pod(4), 10))).toEqual(new Set([remote(3)]));
+
+    // remote(4) goes away: pod(3) moves to one of the others and stays there; pod(4) keeps remote(3).
+    await dp.sync(sticky([2, 3]), { full: false });
+    const moved = await answeredBy(pod(3), 20);
+    expect(new Set(moved).size).toBe(1);
+    expect([remote(2), remote(3)]).toContain(moved[0]);
+    expect(new Set(await answeredBy(pod(4), 10))).toEqual(new Set([remote(3)]));
+  });
+});
