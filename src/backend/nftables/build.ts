@@ -49,18 +49,39 @@ export function cidrValue(cidr: string): NftAtom {
   return prefix === (addr.includes(':') ? 128 : 32) ? addr : { prefix: addr, len: prefix };
 }
 
-const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
 const hex2 = (n: number) => n.toString(16).padStart(2, '0');
 const addressKeys = new Map<string, string | null>();
 
+/** The 8 hex digits of a dotted-quad IPv4 address, or null when `text` is not one. */
+function ipv4Hex(text: string): string | null {
+  let value = 0;
+  let octet = -1;
+  let dots = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 46) {
+      if (octet < 0 || ++dots > 3) return null;
+      value = value * 256 + octet;
+      octet = -1;
+    } else if (c >= 48 && c <= 57) {
+      octet = (octet < 0 ? 0 : octet * 10) + (c - 48);
+      if (octet > 255) return null;
+    } else {
+      return null;
+    }
+  }
+  if (dots !== 3 || octet < 0) return null;
+  return (value * 256 + octet).toString(16).padStart(8, '0');
+}
+
 /** Address bytes in fixed-width hex; IPv4 sorts before IPv6, as compareIPs orders them. */
 function addressSortKey(text: string): string | null {
+  const v4 = ipv4Hex(text);
+  if (v4 !== null) return `4${v4}`;
+  if (!text.includes(':')) return null;
   const cached = addressKeys.get(text);
   if (cached !== undefined) return cached;
-  const v4 = IPV4.exec(text);
-  let key: string | null;
-  if (v4) key = `4${v4.slice(1).map((o) => hex2(Number(o))).join('')}`;
-  else key = text.includes(':') && parseIP(text) ? `6${ipaddr.parse(text).toByteArray().map(hex2).join('')}` : null;
+  const key = parseIP(text) ? `6${ipaddr.parse(text).toByteArray().map(hex2).join('')}` : null;
   if (addressKeys.size > 1_000_000) addressKeys.clear();
   addressKeys.set(text, key);
   return key;
@@ -81,16 +102,30 @@ function atomSortKey(a: NftAtom): string {
 }
 
 export function valueSortKey(v: NftValue): string {
-  const atoms = typeof v === 'object' && 'concat' in v ? v.concat : [v];
-  return atoms.map(atomSortKey).join('\u0001');
+  if (typeof v !== 'object' || !('concat' in v)) return atomSortKey(v);
+  let key = '';
+  for (let i = 0; i < v.concat.length; i++) key += (i === 0 ? '' : '\u0001') + atomSortKey(v.concat[i] as NftAtom);
+  return key;
 }
 
 export function compareValues(a: NftValue, b: NftValue): number {
   return compareStrings(valueSortKey(a), valueSortKey(b));
 }
 
+function atomKey(a: NftAtom): string {
+  if (typeof a === 'string') return a;
+  return typeof a === 'number' ? `#${a}` : `${a.prefix}/${a.len}`;
+}
+
+/**
+ * An element's identity within its set (and a destination's across the dispatch maps):
+ * atoms joined by ' . ', numbers marked `#` so the port 80 never equals a name "80".
+ */
 export function valueKey(v: NftValue): string {
-  return JSON.stringify(v);
+  if (typeof v !== 'object' || !('concat' in v)) return atomKey(v);
+  let key = '';
+  for (let i = 0; i < v.concat.length; i++) key += (i === 0 ? '' : ' . ') + atomKey(v.concat[i] as NftAtom);
+  return key;
 }
 
 function sortElements(elements: readonly NftElement[]): NftElement[] {
@@ -111,12 +146,22 @@ export interface BuilderScope {
   heldOutside(set: string, key: string): boolean;
 }
 
-/** What one builder collected, unsorted: the raw material of a table or of one service port. */
+/** One element as a builder collected it: its set, its valueKey, the element. */
+export interface BuiltElement {
+  set: string;
+  key: string;
+  element: NftElement;
+}
+
+/**
+ * What one builder collected, unsorted: the raw material of a table or of one service port.
+ * Flat arrays, not maps per set: the daemon keeps one of these per service port (10k+).
+ */
 export interface BuiltParts {
   /** Sets and maps declared here. */
   decls: ReadonlyMap<string, Omit<NftSet, 'elements'>>;
-  /** Elements per set, keyed by valueKey, in insertion order. */
-  members: ReadonlyMap<string, ReadonlyMap<string, NftElement>>;
+  /** Elements in insertion order, each (set, key) once. */
+  elements: readonly BuiltElement[];
   chains: ReadonlyMap<string, NftChain>;
   /** valueKeys passed to hasElement: the destinations this builder tried to claim. */
   probes: readonly string[];
@@ -125,7 +170,9 @@ export interface BuiltParts {
 /** Collects the table while lowering; `finish` sorts everything for byte-stable output. */
 export class TableBuilder {
   private readonly decls = new Map<string, Omit<NftSet, 'elements'>>();
-  private readonly members = new Map<string, Map<string, NftElement>>();
+  private readonly elements: BuiltElement[] = [];
+  /** `set\nkey` of every element here. */
+  private readonly seen = new Set<string>();
   private readonly chains = new Map<string, NftChain>();
   private readonly baseOrder: string[] = [];
   private readonly probes: string[] = [];
@@ -146,13 +193,12 @@ export class TableBuilder {
   addSet(set: Omit<NftSet, 'elements'>): void {
     if (this.hasSet(set.name)) return;
     this.decls.set(set.name, set);
-    this.members.set(set.name, new Map());
   }
 
   /** Whether `key` is already in the set (or map), here or (scoped) in an earlier part. */
   hasElement(setName: string, key: NftValue): boolean {
     const k = valueKey(key);
-    if (this.members.get(setName)?.has(k)) return true;
+    if (this.seen.has(`${setName}\n${k}`)) return true;
     if (this.scope === null) return false;
     this.probes.push(k);
     return this.scope.heldOutside(setName, k);
@@ -160,15 +206,14 @@ export class TableBuilder {
 
   /** Adds an element unless its key is taken; returns whether it was added. */
   addElement(setName: string, element: NftElement): boolean {
-    let members = this.members.get(setName);
-    if (!members) {
-      if (!this.scope?.outerSets.has(setName)) throw new Error(`kpx bug: element for undeclared set ${setName}`);
-      members = new Map();
-      this.members.set(setName, members);
+    if (!this.decls.has(setName) && !this.scope?.outerSets.has(setName)) {
+      throw new Error(`kpx bug: element for undeclared set ${setName}`);
     }
     const key = valueKey(element.key);
-    if (members.has(key)) return false;
-    members.set(key, element);
+    const id = `${setName}\n${key}`;
+    if (this.seen.has(id)) return false;
+    this.seen.add(id);
+    this.elements.push({ set: setName, key, element });
     return true;
   }
 
@@ -182,12 +227,19 @@ export class TableBuilder {
     if (base) this.baseOrder.push(name);
   }
 
+  /** A regular chain built elsewhere, kept by reference (shared-paths.ts bundles). */
+  useChain(chain: NftChain): void {
+    if (!this.chains.has(chain.name)) this.chains.set(chain.name, chain);
+  }
+
   parts(): BuiltParts {
-    return { decls: this.decls, members: this.members, chains: this.chains, probes: this.probes };
+    return { decls: this.decls, elements: this.elements, chains: this.chains, probes: this.probes };
   }
 
   finish(table: string, comment: string): NftRuleset {
-    const sets = [...this.decls.values()].map((s) => ({ ...s, elements: [...(this.members.get(s.name)?.values() ?? [])] }));
+    const bySet = new Map<string, NftElement[]>([...this.decls.keys()].map((name) => [name, []]));
+    for (const e of this.elements) bySet.get(e.set)?.push(e.element);
+    const sets = [...this.decls.values()].map((s) => ({ ...s, elements: bySet.get(s.name) ?? [] }));
     return assembleRuleset(this.family, table, comment, sets, [...this.chains.values()]);
   }
 }

@@ -11,7 +11,7 @@
  */
 import type { EndpointIntent, RulesetIntent } from '../../compile/intent.js';
 import { destKey, fibLocal, goto, jump, lookup, nodePortKey, rule, saddr, verdict, type TableBuilder } from './build.js';
-import type { NftRule, NftValue, NftVerdict } from './model.js';
+import type { NftChain, NftRule, NftSet, NftValue, NftVerdict } from './model.js';
 import { sharedNames, type Domain, type ListKind } from './names.js';
 import { CHAIN, SET } from './skeleton.js';
 
@@ -22,22 +22,47 @@ function keyTypes(b: TableBuilder, domain: Domain) {
   return domain === 'service' ? [b.addrType, 'inet_proto' as const, 'inet_service' as const] : (['inet_proto', 'inet_service'] as const);
 }
 
+/** Shared chains and the maps they read: the same for every service port that uses them. */
+interface SharedBundle {
+  name: string;
+  decls: Array<Omit<NftSet, 'elements'>>;
+  chains: NftChain[];
+}
+
+/**
+ * Built once per process and shape, then handed to every part by reference: 10k service
+ * ports over `balance-10` share one set of objects instead of building 10k copies (the
+ * objects are never mutated; parts only count them).
+ */
+const bundles = new Map<string, SharedBundle>();
+
+function useBundle(b: TableBuilder, id: string, build: () => SharedBundle): string {
+  const cacheKey = `${b.family} ${id}`;
+  let bundle = bundles.get(cacheKey);
+  if (!bundle) bundles.set(cacheKey, (bundle = build()));
+  for (const decl of bundle.decls) b.addSet(decl);
+  for (const chain of bundle.chains) b.useChain(chain);
+  return bundle.name;
+}
+
 function ensureBalance(b: TableBuilder, domain: Domain, list: ListKind, n: number): string {
-  const name = sharedNames.balance(domain, list, n);
-  if (b.hasChain(name)) return name;
-  const key = domain === 'service' ? destKey : nodePortKey;
-  const ports = sharedNames.endpointPorts(domain);
-  b.addSet({ name: ports, key: [...keyTypes(b, domain)], data: 'inet_service', flags: [] });
-  const branches: Array<[NftValue, NftVerdict]> = [];
-  for (let i = 0; i < n; i++) {
-    const ips = sharedNames.endpointIPs(domain, list, i);
-    const chain = sharedNames.endpoint(domain, list, i);
-    b.addSet({ name: ips, key: [...keyTypes(b, domain)], data: b.addrType, flags: [] });
-    b.addChain(chain, [rule({ kind: 'dnat', addr: { map: ips, key }, port: { map: ports, key } })]);
-    branches.push([i, goto(chain)]);
-  }
-  b.addChain(name, [rule({ kind: 'vmap', key: { kind: 'numgen', mod: n }, map: branches })]);
-  return name;
+  return useBundle(b, `balance ${domain} ${list} ${n}`, () => {
+    const key = domain === 'service' ? destKey : nodePortKey;
+    const ports = sharedNames.endpointPorts(domain);
+    const decls: SharedBundle['decls'] = [{ name: ports, key: [...keyTypes(b, domain)], data: 'inet_service', flags: [] }];
+    const chains: NftChain[] = [];
+    const branches: Array<[NftValue, NftVerdict]> = [];
+    for (let i = 0; i < n; i++) {
+      const ips = sharedNames.endpointIPs(domain, list, i);
+      const chain = sharedNames.endpoint(domain, list, i);
+      decls.push({ name: ips, key: [...keyTypes(b, domain)], data: b.addrType, flags: [] });
+      chains.push({ name: chain, base: null, rules: [rule({ kind: 'dnat', addr: { map: ips, key }, port: { map: ports, key } })] });
+      branches.push([i, goto(chain)]);
+    }
+    const name = sharedNames.balance(domain, list, n);
+    chains.push({ name, base: null, rules: [rule({ kind: 'vmap', key: { kind: 'numgen', mod: n }, map: branches })] });
+    return { name, decls, chains };
+  });
 }
 
 function fillList(b: TableBuilder, domain: Domain, list: ListKind, key: NftValue, endpoints: readonly EndpointIntent[]): void {
@@ -54,10 +79,11 @@ export function sharedInternal(b: TableBuilder, key: NftValue, endpoints: readon
 }
 
 function ensureExternalCluster(b: TableBuilder, domain: Domain, n: number): string {
-  const name = sharedNames.external(domain, n);
   const balance = ensureBalance(b, domain, 'primary', n);
-  b.addChain(name, [rule(verdict(jump(CHAIN.markForMasquerade))), rule(verdict(goto(balance)))]);
-  return name;
+  return useBundle(b, `external ${domain} ${n}`, () => {
+    const name = sharedNames.external(domain, n);
+    return { name, decls: [], chains: [{ name, base: null, rules: [rule(verdict(jump(CHAIN.markForMasquerade))), rule(verdict(goto(balance)))] }] };
+  });
 }
 
 /**
@@ -66,15 +92,18 @@ function ensureExternalCluster(b: TableBuilder, domain: Domain, n: number): stri
  * the chain ends without DNAT and `no-endpoint-*` drops the packet in filter.
  */
 function ensureExternalLocal(b: TableBuilder, intent: RulesetIntent, domain: Domain, nc: number, nl: number): string {
-  const name = sharedNames.externalLocal(domain, nc, nl);
   const cluster = ensureBalance(b, domain, 'primary', nc);
-  const rules: NftRule[] = [];
-  if (intent.podCIDRs !== null) rules.push(rule(lookup(saddr, SET.podCIDRs), verdict(goto(cluster))));
-  rules.push(rule(fibLocal('saddr'), verdict(jump(CHAIN.markForMasquerade))));
-  rules.push(rule(fibLocal('saddr'), verdict(goto(cluster))));
-  if (nl > 0) rules.push(rule(verdict(goto(ensureBalance(b, domain, 'local', nl)))));
-  b.addChain(name, rules);
-  return name;
+  const local = nl > 0 ? ensureBalance(b, domain, 'local', nl) : null;
+  const podCIDRs = intent.podCIDRs !== null;
+  return useBundle(b, `external-local ${domain} ${nc} ${nl} ${podCIDRs}`, () => {
+    const name = sharedNames.externalLocal(domain, nc, nl);
+    const rules: NftRule[] = [];
+    if (podCIDRs) rules.push(rule(lookup(saddr, SET.podCIDRs), verdict(goto(cluster))));
+    rules.push(rule(fibLocal('saddr'), verdict(jump(CHAIN.markForMasquerade))));
+    rules.push(rule(fibLocal('saddr'), verdict(goto(cluster))));
+    if (local !== null) rules.push(rule(verdict(goto(local))));
+    return { name, decls: [], chains: [{ name, base: null, rules }] };
+  });
 }
 
 /**

@@ -165,10 +165,10 @@ export class NftTableState {
       };
       const built = this.lowerPart(sp, intent, { outerSets: this.skeletonSets, heldOutside });
       lowered.set(key, built);
-      for (const [set, members] of built.members) {
+      for (const { set, key: k } of built.elements) {
         let held = heldNow.get(set);
         if (!held) heldNow.set(set, (held = new Set()));
-        for (const k of members.keys()) held.add(k);
+        held.add(k);
       }
     }
     return lowered;
@@ -193,19 +193,19 @@ export class NftTableState {
   private add(key: string, part: Part, touched: Touched | null): void {
     this.parts.set(key, part);
     const { built } = part;
-    for (const [set, members] of built.members) {
+    for (const { set, key: k, element } of built.elements) {
       let entries = this.elements.get(set);
       if (!entries) this.elements.set(set, (entries = new Map()));
-      const before = touched && touchedMap(touched.elements, set);
-      for (const [k, element] of members) {
-        const entry = entries.get(k);
-        if (before && !before.has(k)) before.set(k, entry?.element);
-        if (entry) {
-          entry.count++;
-          entry.element = element;
-        } else {
-          entries.set(k, { element, count: 1, holder: key });
-        }
+      const entry = entries.get(k);
+      if (touched) {
+        const before = touchedMap(touched.elements, set);
+        if (!before.has(k)) before.set(k, entry?.element);
+      }
+      if (entry) {
+        entry.count++;
+        entry.element = element;
+      } else {
+        entries.set(k, { element, count: 1, holder: key });
       }
     }
     for (const chain of built.chains.values()) countUp(this.chains, chain.name, chain, touched?.chains);
@@ -220,15 +220,13 @@ export class NftTableState {
   private remove(key: string, part: Part, touched: Touched): void {
     this.parts.delete(key);
     const { built } = part;
-    for (const [set, members] of built.members) {
+    for (const { set, key: k } of built.elements) {
       const entries = this.elements.get(set);
+      const entry = entries?.get(k);
+      if (!entries || !entry) continue;
       const before = touchedMap(touched.elements, set);
-      for (const k of members.keys()) {
-        const entry = entries?.get(k);
-        if (!entries || !entry) continue;
-        if (!before.has(k)) before.set(k, entry.element);
-        if (--entry.count === 0) entries.delete(k);
-      }
+      if (!before.has(k)) before.set(k, entry.element);
+      if (--entry.count === 0) entries.delete(k);
     }
     for (const name of built.chains.keys()) countDown(this.chains, name, touched.chains);
     for (const name of built.decls.keys()) countDown(this.sets, name, touched.sets);
