@@ -42,6 +42,32 @@ function trimmedAlike(copy: ServicePortIntent, externalIPs: string[], loadBalanc
   return copy.nodePort === nodePort && _.isEqual(copy.externalIPs, externalIPs) && _.isEqual(copy.loadBalancerIPs, loadBalancerIPs);
 }
 
+/** The claim keys of one service port; built once per port object (the daemon keeps them). */
+interface ClaimKeys {
+  cluster: string;
+  external: string[];
+  loadBalancer: string[];
+  nodePort: string | null;
+}
+
+const claimKeyCache = new WeakMap<ServicePortIntent, ClaimKeys>();
+
+function claimKeys(sp: ServicePortIntent): ClaimKeys {
+  let keys = claimKeyCache.get(sp);
+  if (keys === undefined) {
+    const proto = sp.protocol.toUpperCase();
+    const destination = (ip: string) => `${ip} ${sp.port}/${proto}`;
+    keys = {
+      cluster: destination(sp.clusterIP),
+      external: sp.externalIPs.map(destination),
+      loadBalancer: sp.loadBalancerIPs.map(destination),
+      nodePort: sp.nodePort !== 0 ? `node port ${sp.nodePort}/${proto}` : null,
+    };
+    claimKeyCache.set(sp, keys);
+  }
+  return keys;
+}
+
 /** `services` must be sorted; returns them with conflicting addresses removed. */
 export function resolveConflicts(
   services: readonly ServicePortIntent[],
@@ -53,12 +79,11 @@ export function resolveConflicts(
   const claims: Claims = { owner: new Map(), problems: [] };
   const kept: ServicePortIntent[] = [];
   for (const sp of services) {
-    const proto = sp.protocol.toUpperCase();
-    const destination = (ip: string) => `${ip} ${sp.port}/${proto}`;
-    if (!claim(claims, destination(sp.clusterIP), sp, 'cluster IP ')) continue;
-    const externalIPs = sp.externalIPs.filter((ip) => claim(claims, destination(ip), sp, 'external IP '));
-    const loadBalancerIPs = sp.loadBalancerIPs.filter((ip) => claim(claims, destination(ip), sp, 'load balancer IP '));
-    const nodePort = sp.nodePort !== 0 && claim(claims, `node port ${sp.nodePort}/${proto}`, sp, '') ? sp.nodePort : 0;
+    const keys = claimKeys(sp);
+    if (!claim(claims, keys.cluster, sp, 'cluster IP ')) continue;
+    const externalIPs = sp.externalIPs.filter((_ip, i) => claim(claims, keys.external[i] as string, sp, 'external IP '));
+    const loadBalancerIPs = sp.loadBalancerIPs.filter((_ip, i) => claim(claims, keys.loadBalancer[i] as string, sp, 'load balancer IP '));
+    const nodePort = keys.nodePort !== null && claim(claims, keys.nodePort, sp, '') ? sp.nodePort : 0;
     const changed =
       externalIPs.length !== sp.externalIPs.length ||
       loadBalancerIPs.length !== sp.loadBalancerIPs.length ||
