@@ -36,6 +36,8 @@ function compareNames(a: EndpointSlice, b: EndpointSlice): number {
 
 export class ClusterStore {
   private readonly services = new Map<string, Service>();
+  /** `services`' keys in order, kept until a service is added or removed (10k keys: ~10 ms to sort). */
+  private sortedKeys: string[] | null = null;
   /** slice `namespace/name` → slice */
   private readonly slices = new Map<string, EndpointSlice>();
   /** service `namespace/name` → its slices, sorted by name */
@@ -62,7 +64,7 @@ export class ClusterStore {
   }
 
   take(): StoreSnapshot {
-    const sortedKeys = [...this.services.keys()].sort();
+    const sortedKeys = (this.sortedKeys ??= [...this.services.keys()].sort());
     const state: ClusterState = {
       services: new Map(sortedKeys.map((key) => [key, this.services.get(key) as Service])),
       slicesByService: new Map(this.slicesByService),
@@ -92,6 +94,7 @@ export class ClusterStore {
     const problems = this.setProblems(identity, result.problems);
     const key = identity.slice('Service '.length);
     const before = this.services.get(key);
+    if ((before === undefined) !== (result.service === null)) this.sortedKeys = null;
     if (result.service) this.services.set(key, result.service);
     else this.services.delete(key);
     const relevant = !_.isEqual(before, result.service ?? undefined);
