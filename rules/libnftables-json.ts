@@ -127,7 +127,13 @@ export interface MapExpression {
   map: { key: Expression; data: Expression };
 }
 
+/** A set element with its own timeout in seconds (libnftables-json(5) ELEM). */
+export interface ElemExpression {
+  elem: { val: Expression; timeout?: number };
+}
+
 export type Expression =
+  | ElemExpression
   | Immediate
   | ConcatExpression
   | PrefixExpression

@@ -1,7 +1,7 @@
 /**
  * ClientIP session affinity in the nftables dataplane, with real connections (namespaces
- * `kpx-nftaff-…`, deleted afterwards). kpx keeps one affinity set per service port, keyed
- * `client . endpoint . port`; these check that it means what kube-proxy's per-endpoint sets
+ * `kpx-nftaff-…`, deleted afterwards). kpx keeps one affinity set, keyed `client . service
+ * port . endpoint . port`; these check that it means what kube-proxy's per-endpoint sets
  * mean: a client stays on its endpoint, the kernel remembers exactly that pair, a
  * remembered client goes back to its endpoint, and when that endpoint is removed only its
  * clients are balanced again (and then stay on their new endpoint).
@@ -39,10 +39,11 @@ describe.skipIf(!isRoot)('nftables session affinity (real kernel, needs root)', 
   }
 
   async function listAffinity(): Promise<string> {
-    const out = await nodeExec(['nft', 'list', 'table', 'ip', 'kpx']);
-    const block = /set affinity-[^{]+\{([^}]*)\}/.exec(out.stdout);
-    return block?.[1] ?? '';
+    return (await nodeExec(['nft', 'list', 'set', 'ip', 'kpx', 'affinity'])).stdout;
   }
+
+  /** An entry's key as nft lists it: the service port slot is tcp (6) << 16 | 80. */
+  const entry = (client: string, endpoint: string) => `${client} . ${VIP} . 0x00060050 . ${endpoint} . ${PORT}`;
 
   beforeAll(async () => {
     topo = await createTopology('nftaff', { podIPs: 4, remoteIPs: 4 });
@@ -61,14 +62,13 @@ describe.skipIf(!isRoot)('nftables session affinity (real kernel, needs root)', 
     const got = await answeredBy(pod(2), 20);
     expect(new Set(got).size).toBe(1);
     const entries = await listAffinity();
-    expect(entries).toContain(`${pod(2)} . ${got[0]} . ${PORT}`);
-    expect(entries.match(/\d+\.\d+\.\d+\.\d+ \. \d+\.\d+\.\d+\.\d+ \. \d+/g)).toHaveLength(1);
+    expect(entries).toContain(entry(pod(2), got[0] as string));
+    expect(entries.match(/ \. 0x00060050 \. /g)).toHaveLength(1);
   });
 
   it('sends a remembered client to its endpoint, and rebalances only the clients of a removed endpoint', async () => {
     // pod(3) remembered on remote(4), pod(4) on remote(3): kpx must follow the set.
-    const set = /set (affinity-\S+)/.exec((await nodeExec(['nft', 'list', 'table', 'ip', 'kpx'])).stdout)?.[1] as string;
-    const seeded = await nodeExec(['nft', 'add', 'element', 'ip', 'kpx', set, `{ ${pod(3)} . ${remote(4)} . ${PORT}, ${pod(4)} . ${remote(3)} . ${PORT} }`]);
+    const seeded = await nodeExec(['nft', 'add', 'element', 'ip', 'kpx', 'affinity', `{ ${entry(pod(3), remote(4))} timeout 600s, ${entry(pod(4), remote(3))} timeout 600s }`]);
     expect(seeded.stderr).toBe('');
     expect(new Set(await answeredBy(pod(3), 10))).toEqual(new Set([remote(4)]));
     expect(new Set(await answeredBy(pod(4), 10))).toEqual(new Set([remote(3)]));

@@ -129,8 +129,8 @@ describe('nftables dataplane (real kernel)', () => {
       await dp.sync(target, { full: true });
       await expectLive(target);
 
-      const affinitySet = lowerNftables(target).sets.find((s) => s.name.startsWith('affinity-'))?.name as string;
-      await nft(live, ['add', 'element', 'ip', 'kpx', affinitySet, '{ 203.0.113.77 . 10.180.0.9 . 80 }']);
+      const affinitySet = 'affinity';
+      await nft(live, ['add', 'element', 'ip', 'kpx', affinitySet, '{ 203.0.113.77 . 172.30.0.46 . 0x00060050 . 10.180.0.9 . 80 timeout 1h }']);
       await nft(live, ['flush', 'chain', 'ip', 'kpx', 'services']);
       await nft(live, ['flush', 'map', 'ip', 'kpx', 'service-ips']);
       await nft(live, ['add', 'element', 'ip', 'kpx', 'cluster-ips', '{ 172.30.9.9 }']);

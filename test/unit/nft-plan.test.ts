@@ -200,7 +200,7 @@ describe('nftables planner', () => {
     expect(last(/^delete element/)).toBeLessThan(first(/^delete chain/));
     expect(last(/^delete chain/)).toBeLessThan(first(/^delete set/));
     expect(text.filter((l) => l.startsWith('delete chain'))).toHaveLength(4); // service + 3 endpoints
-    expect(text.filter((l) => l.startsWith('delete set'))).toHaveLength(1); // affinity, one per service port
+    expect(text.filter((l) => l.startsWith('delete set'))).toEqual(['delete set ip kpx affinity']); // its last user
     // Shared chains stay: other services still balance over 3.
     expect(plan.text).not.toMatch(/balance-3|endpoint-0/);
   });

@@ -25,7 +25,6 @@ describe('names', () => {
     const names = dedicatedNames({ namespace: 'ns1', service: 'svc1', protocol: 'tcp', portName: 'p80' });
     expect(names.cluster).toBe('service-ULMVA6XW-ns1/svc1/tcp/p80');
     expect(names.endpoint({ ip: '10.180.0.1', port: 80 })).toBe('endpoint-5OJB2KTY-ns1/svc1/tcp/p80__10.180.0.1/80');
-    expect(names.affinity).toBe('affinity-ULMVA6XW-ns1/svc1/tcp/p80');
     expect(names.endpoint({ ip: 'fd00::1', port: 80 })).toMatch(/^endpoint-[A-Z2-7]{8}-ns1\/svc1\/tcp\/p80__fd00\.\.1\/80$/);
   });
 });
@@ -93,20 +92,24 @@ describe('renderNftText', () => {
     );
   });
 
-  it('gives affinity services kube-proxy-style chains and one timeout set per service port', () => {
+  it('gives affinity services kube-proxy-style chains and entries in one timeout set', () => {
     const text = renderNftText(lowerNftables(intent([svc({ endpoints: [ep('10.180.0.1'), ep('10.180.0.2', 8080)], affinity: 300 })])));
-    const key = (addr: string, port: number) => `ip saddr . ip daddr & 0.0.0.0 ^ ${addr} . th dport & 0 ^ ${port}`;
+    // ClusterIP 172.30.0.41, tcp (6) port 80: 0x00060050.
+    const key = (addr: string, port: number) =>
+      `ip saddr . ip daddr & 0.0.0.0 ^ 172.30.0.41 . meta mark & 0x00000000 ^ 0x00060050 . ip daddr & 0.0.0.0 ^ ${addr} . th dport & 0 ^ ${port}`;
     const e1 = 'endpoint-5OJB2KTY-ns1/svc1/tcp/p80__10.180.0.1/80';
     const e2 = dedicatedNames({ namespace: 'ns1', service: 'svc1', protocol: 'tcp', portName: 'p80' }).endpoint({ ip: '10.180.0.2', port: 8080 });
-    const set = 'affinity-ULMVA6XW-ns1/svc1/tcp/p80';
+    const set = 'affinity';
+    expect(text).toContain(
+      `add set ip kpx ${set} { type ipv4_addr . ipv4_addr . mark . ipv4_addr . inet_service ; flags dynamic,timeout ; size 16777216 ; }`,
+    );
     expect(linesWith(text, 'svc1/tcp/p80').split('\n').filter((l) => !l.startsWith('\t'))).toEqual([
       `add chain ip kpx ${e1}`,
       `add chain ip kpx ${e2}`,
       'add chain ip kpx service-ULMVA6XW-ns1/svc1/tcp/p80',
-      `add set ip kpx ${set} { type ipv4_addr . ipv4_addr . inet_service ; flags dynamic,timeout ; timeout 300s ; size 1048576 ; }`,
-      `add rule ip kpx ${e1} update @${set} { ${key('10.180.0.1', 80)} }`,
+      `add rule ip kpx ${e1} update @${set} { ${key('10.180.0.1', 80)} timeout 300s }`,
       `add rule ip kpx ${e1} meta l4proto tcp dnat to 10.180.0.1:80`,
-      `add rule ip kpx ${e2} update @${set} { ${key('10.180.0.2', 8080)} }`,
+      `add rule ip kpx ${e2} update @${set} { ${key('10.180.0.2', 8080)} timeout 300s }`,
       `add rule ip kpx ${e2} meta l4proto tcp dnat to 10.180.0.2:8080`,
       `add rule ip kpx service-ULMVA6XW-ns1/svc1/tcp/p80 ${key('10.180.0.1', 80)} @${set} goto ${e1}`,
       `add rule ip kpx service-ULMVA6XW-ns1/svc1/tcp/p80 ${key('10.180.0.2', 8080)} @${set} goto ${e2}`,

@@ -4,16 +4,17 @@
  * MAX_SHARED_ENDPOINTS endpoints. Masquerading for ClusterIP traffic and hairpin stays
  * shared (the `services` and `masquerading` chains).
  *
- * Affinity: kube-proxy keeps one dynamic set of clients per endpoint. kpx keeps one per
- * service port, keyed `client . endpoint address . endpoint port`, with the same meaning
- * (a client is remembered per endpoint, refreshed on each new connection, forgotten after
- * the timeout). The kernel's cost of a set grows with the number of sets in the table
- * (creation and every rule's reference look sets up by name in a list), so 10x fewer sets
- * load several times faster (README: "What session affinity costs").
+ * Affinity: kube-proxy keeps one dynamic set of clients per endpoint. kpx keeps one set for
+ * the whole table, keyed `client . service port . endpoint`, with the same meaning (a client
+ * is remembered per service port and endpoint, refreshed on each new connection, forgotten
+ * after the service's timeout, which each entry carries). The kernel's cost of a set grows
+ * with the number of sets in the table (creating one and every rule that references one
+ * look sets up by name in a list), so one set loads far faster than thousands (README:
+ * "What session affinity costs").
  */
 import type { EndpointIntent, RulesetIntent, ServicePortIntent } from '../../compile/intent.js';
 import { fibLocal, goto, jump, l4proto, lookup, rule, saddr, verdict, type TableBuilder } from './build.js';
-import type { NftExpr, NftRule, NftValue, NftVerdict } from './model.js';
+import type { NftExpr, NftRule, NftSet, NftValue, NftVerdict } from './model.js';
 import { dedicatedNames, type DedicatedNames } from './names.js';
 import { CHAIN, SET } from './skeleton.js';
 import { MAX_SHARED_ENDPOINTS } from './shared-paths.js';
@@ -29,30 +30,42 @@ export function needsDedicatedChains(sp: ServicePortIntent): boolean {
 }
 
 /**
- * Most clients one service port's affinity set remembers: kube-proxy's per-endpoint sets
- * hold nft's default 65535 each, so this keeps that capacity for up to 16 endpoints. A
- * full set only stops remembering new clients: the update is a rule of its own, so a
- * failed update (NFT_BREAK) never skips the DNAT after it.
+ * Most clients the affinity set remembers, over all services: nft's default for a dynamic
+ * set is 65535 (kube-proxy's per-endpoint sets each hold that many). The kernel allocates
+ * by use, not by this bound (measured: no memory difference). A full set only stops
+ * remembering new clients: the update is a rule of its own, so a failed update
+ * (NFT_BREAK) never skips the DNAT after it.
  */
-export const AFFINITY_SET_SIZE = 1_048_576;
+export const AFFINITY_SET_SIZE = 16_777_216;
 
-/** `client . endpoint address . endpoint port`: the endpoint is pinned into the key. */
-function affinityKey(ep: EndpointIntent): NftExpr {
+const PROTOCOL_NUMBERS: Record<ServicePortIntent['protocol'], number> = { tcp: 6, udp: 17, sctp: 132 };
+
+/**
+ * `client . ClusterIP . protocol<<16 | port . endpoint address . endpoint port`, the
+ * service port and the endpoint pinned into the key. The service port's protocol and port
+ * share one 32-bit slot: with six fields an IPv6 key runs out of nft 1.0.6's registers
+ * (an assertion in netlink_linearize.c), five fit (56 bytes).
+ */
+function affinityKey(sp: ServicePortIntent, ep: EndpointIntent): NftExpr {
   return {
     kind: 'concat',
-    parts: [saddr, { kind: 'pinned', field: 'daddr', value: ep.ip }, { kind: 'pinned', field: 'dport', value: ep.port }],
+    parts: [
+      saddr,
+      { kind: 'pinned', field: 'daddr', value: sp.clusterIP },
+      { kind: 'pinned', field: 'mark', value: PROTOCOL_NUMBERS[sp.protocol] * 65536 + sp.port },
+      { kind: 'pinned', field: 'daddr', value: ep.ip },
+      { kind: 'pinned', field: 'dport', value: ep.port },
+    ],
   };
 }
 
-function ensureAffinitySet(b: TableBuilder, names: DedicatedNames, timeout: number): void {
-  b.addSet({
-    name: names.affinity,
-    key: [b.addrType, b.addrType, 'inet_service'],
-    data: null,
-    flags: ['dynamic', 'timeout'],
-    timeout,
-    size: AFFINITY_SET_SIZE,
-  });
+const affinitySets = {
+  ip: affinitySet('ipv4_addr'),
+  ip6: affinitySet('ipv6_addr'),
+};
+
+function affinitySet(addr: 'ipv4_addr' | 'ipv6_addr'): Omit<NftSet, 'elements'> {
+  return { name: SET.affinity, key: [addr, addr, 'mark', addr, 'inet_service'], data: null, flags: ['dynamic', 'timeout'], size: AFFINITY_SET_SIZE };
 }
 
 function ensureEndpoint(b: TableBuilder, sp: ServicePortIntent, names: DedicatedNames, ep: EndpointIntent): string {
@@ -60,8 +73,8 @@ function ensureEndpoint(b: TableBuilder, sp: ServicePortIntent, names: Dedicated
   if (b.hasChain(name)) return name;
   const rules: NftRule[] = [];
   if (sp.affinityTimeoutSeconds !== null) {
-    ensureAffinitySet(b, names, sp.affinityTimeoutSeconds);
-    rules.push(rule({ kind: 'set-update', set: names.affinity, key: affinityKey(ep) }));
+    b.addSet(affinitySets[b.family]);
+    rules.push(rule({ kind: 'set-update', set: SET.affinity, key: affinityKey(sp, ep), timeout: sp.affinityTimeoutSeconds }));
   }
   rules.push(
     rule(
@@ -79,7 +92,7 @@ function ensureBalance(b: TableBuilder, sp: ServicePortIntent, names: DedicatedN
   const targets = endpoints.map((ep) => ensureEndpoint(b, sp, names, ep));
   const rules: NftRule[] = [];
   if (sp.affinityTimeoutSeconds !== null) {
-    endpoints.forEach((ep, i) => rules.push(rule(lookup(affinityKey(ep), names.affinity), verdict(goto(targets[i] as string)))));
+    endpoints.forEach((ep, i) => rules.push(rule(lookup(affinityKey(sp, ep), SET.affinity), verdict(goto(targets[i] as string)))));
   }
   const branches: Array<[NftValue, NftVerdict]> = targets.map((target, i) => [i, goto(target)]);
   rules.push(rule({ kind: 'vmap', key: { kind: 'numgen', mod: endpoints.length }, map: branches }));

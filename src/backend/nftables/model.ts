@@ -23,9 +23,10 @@ export type NftExpr =
    * `value`, whatever the packet: `ip daddr & 0.0.0.0 ^ 10.0.0.1`, `th dport & 0 ^ 80`.
    * nft 1.0.6 refuses a constant inside a lookup key's concatenation ("Can't parse symbolic
    * invalid expressions", text and JSON alike), but takes this, which compiles to one
-   * `bitwise reg = (reg & 0) ^ value`. It puts an endpoint into an affinity key.
+   * `bitwise reg = (reg & 0) ^ value`. It puts a service port and an endpoint into an
+   * affinity key; `mark` is only a 32-bit slot there (`meta mark & 0 ^ value`).
    */
-  | { kind: 'pinned'; field: 'daddr' | 'dport'; value: string | number }
+  | { kind: 'pinned'; field: 'daddr' | 'dport' | 'mark'; value: string | number }
   | { kind: 'concat'; parts: NftExpr[] };
 
 /**
@@ -58,8 +59,8 @@ export type NftStatement =
   | { kind: 'masquerade'; fullyRandom: boolean }
   /** ICMP(v6) port unreachable, as a bare `reject` in an ip/ip6 table. */
   | { kind: 'reject' }
-  /** `update @set { key }`: refreshes a dynamic timeout set (session affinity). */
-  | { kind: 'set-update'; set: string; key: NftExpr };
+  /** `update @set { key [timeout Ns] }`: adds or refreshes an entry of a dynamic set (session affinity). */
+  | { kind: 'set-update'; set: string; key: NftExpr; timeout?: number };
 
 export interface NftRule {
   statements: NftStatement[];

@@ -60,8 +60,6 @@ export interface DedicatedNames {
   local: string;
   external: string;
   endpoint: (ep: Pick<EndpointIntent, 'ip' | 'port'>) => string;
-  /** The service port's affinity set: which client went to which endpoint. */
-  affinity: string;
 }
 
 export function dedicatedNames(sp: Pick<ServicePortIntent, 'namespace' | 'service' | 'protocol' | 'portName'>): DedicatedNames {
@@ -72,6 +70,5 @@ export function dedicatedNames(sp: Pick<ServicePortIntent, 'namespace' | 'servic
     local: hashed('local', base),
     external: hashed('external', base),
     endpoint: (ep) => hashed('endpoint', endpointBase(ep)),
-    affinity: hashed('affinity', base),
   };
 }

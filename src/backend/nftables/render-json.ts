@@ -34,8 +34,10 @@ function exprJson(family: NftFamily, e: NftExpr): J.Expression {
       return { ct: { key: 'state' } };
     case 'ct-status':
       return { ct: { key: 'status' } };
-    case 'pinned':
-      return { '^': [{ '&': [exprJson(family, { kind: 'field', field: e.field }), pinMask(family, e.field)] }, e.value] };
+    case 'pinned': {
+      const field: J.Expression = e.field === 'mark' ? { meta: { key: 'mark' } } : exprJson(family, { kind: 'field', field: e.field });
+      return { '^': [{ '&': [field, pinMask(family, e.field)] }, e.value] };
+    }
     case 'concat':
       return { concat: e.parts.map((p) => exprJson(family, p)) };
   }
@@ -100,7 +102,13 @@ function statementJson(family: NftFamily, s: NftStatement): J.Statement {
     case 'reject':
       return { reject: { type: family === 'ip' ? 'icmp' : 'icmpv6', expr: 'port-unreachable' } };
     case 'set-update':
-      return { set: { op: 'update', elem: exprJson(family, s.key), set: `@${s.set}` } };
+      return {
+        set: {
+          op: 'update',
+          elem: s.timeout === undefined ? exprJson(family, s.key) : { elem: { val: exprJson(family, s.key), timeout: s.timeout } },
+          set: `@${s.set}`,
+        },
+      };
   }
 }
 

@@ -30,8 +30,8 @@ function hex(n: number): string {
 }
 
 /** The all-zero mask of a `pinned` field. */
-export function pinMask(family: NftFamily, field: 'daddr' | 'dport'): string | number {
-  if (field === 'dport') return 0;
+export function pinMask(family: NftFamily, field: 'daddr' | 'dport' | 'mark'): string | number {
+  if (field !== 'daddr') return 0;
   return family === 'ip' ? '0.0.0.0' : '::';
 }
 
@@ -52,6 +52,7 @@ export function exprText(family: NftFamily, e: NftExpr): string {
     case 'ct-status':
       return 'ct status';
     case 'pinned':
+      if (e.field === 'mark') return `meta mark & ${hex(0)} ^ ${hex(Number(e.value))}`;
       return `${exprText(family, { kind: 'field', field: e.field })} & ${pinMask(family, e.field)} ^ ${e.value}`;
     case 'concat':
       return e.parts.map((p) => exprText(family, p)).join(' . ');
@@ -106,7 +107,7 @@ function statementText(family: NftFamily, s: NftStatement): string {
     case 'reject':
       return 'reject';
     case 'set-update':
-      return `update @${s.set} { ${exprText(family, s.key)} }`;
+      return `update @${s.set} { ${exprText(family, s.key)}${s.timeout === undefined ? '' : ` timeout ${s.timeout}s`} }`;
   }
 }
 

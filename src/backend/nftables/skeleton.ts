@@ -32,6 +32,8 @@ export const SET = {
   firewallIPs: 'firewall-ips',
   firewallAllow: 'firewall-allow',
   hairpin: 'hairpin-endpoints',
+  /** Declared by the first service port with ClientIP affinity (dedicated.ts). */
+  affinity: 'affinity',
 } as const;
 
 export const CHAIN = {
