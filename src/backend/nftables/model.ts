@@ -98,7 +98,7 @@ export interface NftSet {
   key: NftType[];
   data: NftType | 'verdict' | null;
   flags: Array<'interval' | 'dynamic' | 'timeout'>;
-  /** Default element timeout in seconds (dynamic affinity sets). */
+  /** Default element timeout in seconds (unset for the affinity set: its entries carry theirs). */
   timeout?: number;
   /** Most elements the kernel keeps (dynamic sets: nft's default is 65535). */
   size?: number;

@@ -5,7 +5,7 @@
  * - No state, or the global parts (node IPs, CIDRs, masquerade) changed: the table is
  *   recreated: `add table` + `delete table` (so it exists to be deleted) + every object.
  * - `full` with a state: flush and refill. `flush table` empties every chain (nft 1.0.6:
- *   rules only, set contents stay), then every set except the dynamic affinity sets is
+ *   rules only, set contents stay), then every set except the dynamic affinity set is
  *   flushed, objects of the last state that are no longer wanted are deleted and the whole
  *   table is added again (`add` of an existing chain or set is a no-op). Repairs a deleted
  *   table, flushed chains and removed or foreign elements, and keeps affinity entries.
