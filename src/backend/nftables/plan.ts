@@ -70,7 +70,7 @@ export function planNftUpdate(update: NftUpdate): NftOps {
   const { chains, sets, elements } = state.stats();
   const gone = before === null ? null : fullDeletes(state, before);
   const deleted = gone === null ? 0 : gone.sets.length + gone.chains.length;
-  return { full: true, state, ruleset: state.toRuleset(), before, written: chains + sets + elements, deleted };
+  return { full: true, state, ruleset: state.toBatchRuleset(), before, written: chains + sets + elements, deleted };
 }
 
 export function renderNftOps(ops: NftOps): string {

@@ -268,6 +268,17 @@ export class NftTableState {
     return { chains: this.chains.size, sets: this.sets.size, elements };
   }
 
+  /**
+   * The whole table in the order its parts were added, for a full batch: nft 1.0.6 loads
+   * it as fast as the canonical order, and sorting ~200k elements costs ~350 ms at 10k
+   * services. Base chains come first (the skeleton is the first part).
+   */
+  toBatchRuleset(): NftRuleset {
+    const sets = this.setDecls().map((decl) => ({ ...decl, elements: this.setElements(decl.name) }));
+    const chains = [...this.chains.values()].map((c) => c.value);
+    return { family: this.family, table: TABLE_NAME, comment: TABLE_COMMENT, sets, chains };
+  }
+
   /** The whole table in canonical order, as lowerNftables returns it. */
   toRuleset(): NftRuleset {
     const sets = this.setDecls().map((decl) => ({ ...decl, elements: this.setElements(decl.name) }));
