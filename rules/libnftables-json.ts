@@ -114,7 +114,8 @@ export interface FibExpression {
   fib: { result: 'type' | 'oif' | 'oifname'; flags: Array<'saddr' | 'daddr' | 'mark' | 'iif' | 'oif'> };
 }
 export interface CtExpression {
-  ct: { key: 'state' | 'status' | 'mark'; dir?: 'original' | 'reply' };
+  /** nft 1.0.6 reads a ct address as `ip daddr` / `ip6 daddr`; its `family` member is ignored. */
+  ct: { key: 'state' | 'status' | 'mark' | 'ip daddr' | 'ip6 daddr' | 'proto-dst'; dir?: 'original' | 'reply' };
 }
 export type BinaryOperator = '&' | '|' | '^' | '<<' | '>>';
 export type BinaryExpression = { [op in BinaryOperator]?: [Expression, Expression] };

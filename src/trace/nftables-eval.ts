@@ -13,6 +13,8 @@ export interface FlowState {
   proto: L4Protocol;
   mark: number;
   dnat: { ip: string; port: number } | null;
+  /** The destination before any DNAT: what `ct original` reads. */
+  original: { daddr: string; dport: number };
   masquerade: boolean;
   probability: number;
   path: string[];
@@ -45,6 +47,8 @@ export function evalExpr(e: NftExpr, state: FlowState, localAddresses: ReadonlyS
       return [{ atoms: ['new'], probability: 1 }];
     case 'ct-status':
       return [{ atoms: [state.dnat ? 'dnat' : 'none'], probability: 1 }];
+    case 'ct-original':
+      return [{ atoms: [e.field === 'daddr' ? state.original.daddr : state.original.dport], probability: 1 }];
     case 'pinned':
       return [{ atoms: [e.value], probability: 1 }];
     case 'concat': {

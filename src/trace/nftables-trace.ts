@@ -204,6 +204,7 @@ export function traceNftables(ruleset: NftRuleset, packet: Packet, node: TraceNo
     proto: packet.protocol,
     mark: 0,
     dnat: null,
+    original: { daddr: dst, dport: packet.dport },
     masquerade: false,
     probability: 1,
     path: [],

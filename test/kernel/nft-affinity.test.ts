@@ -4,7 +4,9 @@
  * port . endpoint . port`; these check that it means what kube-proxy's per-endpoint sets
  * mean: a client stays on its endpoint, the kernel remembers exactly that pair, a
  * remembered client goes back to its endpoint, and when that endpoint is removed only its
- * clients are balanced again (and then stay on their new endpoint).
+ * clients are balanced again (and then stay on their new endpoint). The entry is recorded
+ * after DNAT by the connection's original destination, so a NodePort client is
+ * remembered under the service port too, and shares its endpoint with the ClusterIP.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RulesetIntent } from '../../src/compile/intent.js';
@@ -19,10 +21,13 @@ const VIP = '172.30.0.50';
 const PORT = 8080;
 const remote = (n: number) => `10.244.2.${n}`;
 const pod = (n: number) => `10.244.1.${n}`;
+const NODE_IP = '192.168.50.10';
+const NODE_PORT = 30080;
+const client = (n: number) => `192.168.50.${20 + n}`;
 
 function sticky(endpoints: number[]): RulesetIntent {
-  const sticky = svc({ service: 'sticky', clusterIP: VIP, affinity: 600, endpoints: endpoints.map((n) => ep(remote(n), PORT)) });
-  return intent([sticky], { nodeIPs: ['192.168.50.10'], nodePortCIDRs: ['192.168.50.10/32'], podCIDRs: ['10.244.0.0/16'] });
+  const sticky = svc({ service: 'sticky', clusterIP: VIP, nodePort: NODE_PORT, affinity: 600, endpoints: endpoints.map((n) => ep(remote(n), PORT)) });
+  return intent([sticky], { nodeIPs: [NODE_IP], nodePortCIDRs: [`${NODE_IP}/32`], podCIDRs: ['10.244.0.0/16'] });
 }
 
 describe.skipIf(!isRoot)('nftables session affinity (real kernel, needs root)', () => {
@@ -31,9 +36,11 @@ describe.skipIf(!isRoot)('nftables session affinity (real kernel, needs root)', 
   let stopEcho: () => Promise<void>;
   let nodeExec: Exec;
 
-  /** Which endpoints answered `count` connections from `src`. */
-  async function answeredBy(src: string, count: number): Promise<string[]> {
-    const results = await probe(topo, topo.pods, { src, dst: VIP, port: 80, protocol: 'tcp', count, concurrency: 1 });
+  /** Which endpoints answered `count` connections from `src` (a pod; `client` ones to the NodePort). */
+  async function answeredBy(src: string, count: number, to: 'clusterIP' | 'nodePort' = 'clusterIP'): Promise<string[]> {
+    const target = to === 'clusterIP' ? { dst: VIP, port: 80 } : { dst: NODE_IP, port: NODE_PORT };
+    const ns = src.startsWith('192.168.50.') ? topo.client : topo.pods;
+    const results = await probe(topo, ns, { src, ...target, protocol: 'tcp', count, concurrency: 1 });
     expect(results.filter((r) => !r.ok)).toEqual([]);
     return results.flatMap((r) => (r.ok ? [r.local.replace(/:\d+$/, '')] : []));
   }
@@ -79,5 +86,13 @@ describe.skipIf(!isRoot)('nftables session affinity (real kernel, needs root)', 
     expect(new Set(moved).size).toBe(1);
     expect([remote(2), remote(3)]).toContain(moved[0]);
     expect(new Set(await answeredBy(pod(4), 10))).toEqual(new Set([remote(3)]));
+  });
+
+  it('remembers NodePort clients under the service port, shared with its ClusterIP', async () => {
+    const got = await answeredBy(client(1), 20, 'nodePort');
+    expect(new Set(got).size).toBe(1);
+    expect(await listAffinity()).toContain(entry(client(1), got[0] as string));
+    // pod(4) is remembered on remote(3) (ClusterIP, above): the NodePort sends it there too.
+    expect(new Set(await answeredBy(pod(4), 10, 'nodePort'))).toEqual(new Set([remote(3)]));
   });
 });

@@ -204,7 +204,10 @@ describe('nftables planner', () => {
     expect(text.filter((l) => l.startsWith('delete element ip kpx service-ips'))).toEqual(['delete element ip kpx service-ips { 172.30.1.5 . tcp . 80 }']);
     expect(last(/^delete element/)).toBeLessThan(first(/^delete chain/));
     expect(last(/^delete chain/)).toBeLessThan(first(/^delete set/));
-    expect(text.filter((l) => l.startsWith('delete chain'))).toHaveLength(4); // service + 3 endpoints
+    expect(text.filter((l) => l.startsWith('delete chain')).sort()).toEqual([
+      'delete chain ip kpx affinity-YEI3BJUN-ns1/s005/tcp/p80',
+      'delete chain ip kpx affinity-record-YEI3BJUN-ns1/s005/tcp/p80',
+    ]); // its affinity checks and recorder; the pick is shared
     expect(text.filter((l) => l.startsWith('delete set'))).toEqual(['delete set ip kpx affinity']); // its last user
     // Shared chains stay: other services still balance over 3.
     expect(plan.text).not.toMatch(/balance-3|endpoint-0/);
@@ -291,8 +294,9 @@ describe('nftables planner', () => {
     const text = lines(plan.text);
     expect(text.slice(0, 2)).toEqual(['add table ip kpx', 'flush table ip kpx']);
     expect(text).toContain('flush map ip kpx service-ips');
-    expect(text.some((l) => /^flush set .*affinity-/.test(l))).toBe(false);
-    expect(text.filter((l) => l.startsWith('delete chain'))).toHaveLength(4);
+    expect(text).toContain('flush map ip kpx affinity-service-ips');
+    expect(text.some((l) => /^flush set ip kpx affinity$/.test(l))).toBe(false);
+    expect(text.filter((l) => l.startsWith('delete chain'))).toHaveLength(2); // the affinity checks and recorder of s005
     // Drift: the same batch repairs a table that lost elements and rules.
     const model = loaded(renderNftText(lowerNftables(intent(services))));
     model.apply('flush chain ip kpx balance-3\ndelete element ip kpx service-ips { 172.30.1.1 . tcp . 80 }\n');

@@ -59,6 +59,7 @@ describe('renderNftText', () => {
         'add chain ip kpx filter-input { type filter hook input priority -110 ; policy accept ; }',
         'add chain ip kpx filter-forward { type filter hook forward priority -110 ; policy accept ; }',
         'add chain ip kpx filter-output { type filter hook output priority -110 ; policy accept ; }',
+        'add chain ip kpx filter-prerouting-post-dnat { type filter hook prerouting priority -90 ; policy accept ; }',
         'add chain ip kpx filter-output-post-dnat { type filter hook output priority -90 ; policy accept ; }',
         'add chain ip kpx nat-prerouting { type nat hook prerouting priority dstnat ; policy accept ; }',
         'add chain ip kpx nat-output { type nat hook output priority -100 ; policy accept ; }',
@@ -72,7 +73,9 @@ describe('renderNftText', () => {
     expect(linesWith(withPods, 'add rule ip kpx services')).toBe(
       [
         'add rule ip kpx services ip daddr @cluster-ips ip saddr != @pod-cidrs jump mark-for-masquerade',
+        'add rule ip kpx services ip daddr . meta l4proto . th dport vmap @affinity-service-ips',
         'add rule ip kpx services ip daddr . meta l4proto . th dport vmap @service-ips',
+        'add rule ip kpx services fib daddr type local ip daddr != 127.0.0.0/8 ip daddr @nodeport-addresses meta l4proto . th dport vmap @affinity-nodeports',
         'add rule ip kpx services fib daddr type local ip daddr != 127.0.0.0/8 ip daddr @nodeport-addresses meta l4proto . th dport vmap @service-nodeports',
       ].join('\n'),
     );
@@ -92,7 +95,7 @@ describe('renderNftText', () => {
     );
   });
 
-  it('gives affinity services kube-proxy-style chains and entries in one timeout set', () => {
+  it('gives affinity services a check chain in front of the pick and a recorder after DNAT, entries in one timeout set', () => {
     const text = renderNftText(lowerNftables(intent([svc({ endpoints: [ep('10.180.0.1'), ep('10.180.0.2', 8080)], affinity: 300 })])));
     // ClusterIP 172.30.0.41, tcp (6) port 80: 0x00060050.
     const key = (addr: string, port: number) =>
@@ -103,18 +106,28 @@ describe('renderNftText', () => {
     expect(text).toContain(
       `add set ip kpx ${set} { type ipv4_addr . ipv4_addr . mark . ipv4_addr . inet_service ; flags dynamic,timeout ; size 16777216 ; }`,
     );
-    expect(linesWith(text, 'svc1/tcp/p80').split('\n').filter((l) => !l.startsWith('\t'))).toEqual([
+    const check = 'affinity-ULMVA6XW-ns1/svc1/tcp/p80';
+    const record = 'affinity-record-ULMVA6XW-ns1/svc1/tcp/p80';
+    // Two endpoint ports: the pick is a dedicated chain; affinity sits in front of it either way.
+    expect(linesWith(text, 'svc1/tcp/p80').split('\n')).toEqual([
+      `add chain ip kpx ${check}`,
+      `add chain ip kpx ${record}`,
       `add chain ip kpx ${e1}`,
       `add chain ip kpx ${e2}`,
       'add chain ip kpx service-ULMVA6XW-ns1/svc1/tcp/p80',
-      `add rule ip kpx ${e1} update @${set} { ${key('10.180.0.1', 80)} timeout 300s }`,
+      `\t172.30.0.41 . tcp . 80 : goto ${record}`,
+      `\t172.30.0.41 . tcp . 80 : jump ${check}`,
+      '\t172.30.0.41 . tcp . 80 : goto service-ULMVA6XW-ns1/svc1/tcp/p80',
+      `add rule ip kpx ${check} meta l4proto tcp ${key('10.180.0.1', 80)} @${set} dnat to 10.180.0.1:80`,
+      `add rule ip kpx ${check} meta l4proto tcp ${key('10.180.0.2', 8080)} @${set} dnat to 10.180.0.2:8080`,
+      `add rule ip kpx ${record} update @${set} { ip saddr . ip daddr & 0.0.0.0 ^ 172.30.0.41 . meta mark & 0x00000000 ^ 0x00060050 . ip daddr . th dport timeout 300s }`,
       `add rule ip kpx ${e1} meta l4proto tcp dnat to 10.180.0.1:80`,
-      `add rule ip kpx ${e2} update @${set} { ${key('10.180.0.2', 8080)} timeout 300s }`,
       `add rule ip kpx ${e2} meta l4proto tcp dnat to 10.180.0.2:8080`,
-      `add rule ip kpx service-ULMVA6XW-ns1/svc1/tcp/p80 ${key('10.180.0.1', 80)} @${set} goto ${e1}`,
-      `add rule ip kpx service-ULMVA6XW-ns1/svc1/tcp/p80 ${key('10.180.0.2', 8080)} @${set} goto ${e2}`,
       `add rule ip kpx service-ULMVA6XW-ns1/svc1/tcp/p80 numgen random mod 2 vmap { 0 : goto ${e1}, 1 : goto ${e2} }`,
     ]);
+    expect(linesWith(text, 'add element ip kpx affinity-')).toBe(
+      ['add element ip kpx affinity-record-ips {', 'add element ip kpx affinity-service-ips {'].join('\n'),
+    );
   });
 
   it('writes reject and drop verdicts for services without endpoints', () => {

@@ -216,6 +216,7 @@ describe('tracer contract', () => {
       'kpx/services: ip daddr . meta l4proto . th dport vmap @service-ips',
       'kpx/balance-1: numgen random mod 1 vmap { 0 : goto endpoint-0 }',
       'kpx/endpoint-0: dnat ip to ip daddr . meta l4proto . th dport map @endpoint-ips-0 : ip daddr . meta l4proto . th dport map @endpoint-ports',
+      'kpx/filter-prerouting-post-dnat: ct state new ct status dnat jump affinity-recording',
       'kpx/filter-forward: ct state new jump service-endpoints-check',
       'kpx/filter-forward: ct state new jump cluster-ips-check',
       'kpx/nat-postrouting: jump masquerading',

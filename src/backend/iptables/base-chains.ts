@@ -3,7 +3,6 @@ import { comment, hexMark, jump } from './matches.js';
 import {
   KUBE_EXTERNAL_SERVICES,
   KUBE_FORWARD,
-  KUBE_MARK_MASQ,
   KUBE_NODEPORTS,
   KUBE_POSTROUTING,
   KUBE_PROXY_FIREWALL,

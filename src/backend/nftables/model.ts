@@ -20,6 +20,12 @@ export type NftExpr =
   | { kind: 'ct-state' }
   | { kind: 'ct-status' }
   /**
+   * `ct original ip daddr` / `ct original proto-dst`: the connection's destination before
+   * DNAT, read after it. nft 1.0.6 types `proto-dst` only after a `meta l4proto` match
+   * ("can not use variable sized data types" otherwise).
+   */
+  | { kind: 'ct-original'; field: 'daddr' | 'proto-dst' }
+  /**
    * `value`, whatever the packet: `ip daddr & 0.0.0.0 ^ 10.0.0.1`, `th dport & 0 ^ 80`.
    * nft 1.0.6 refuses a constant inside a lookup key's concatenation ("Can't parse symbolic
    * invalid expressions", text and JSON alike), but takes this, which compiles to one

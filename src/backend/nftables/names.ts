@@ -72,3 +72,25 @@ export function dedicatedNames(sp: Pick<ServicePortIntent, 'namespace' | 'servic
     endpoint: (ep) => hashed('endpoint', endpointBase(ep)),
   };
 }
+
+export interface AffinityNames {
+  /** Checks over the cluster-wide endpoints. */
+  cluster: string;
+  /** Checks over this node's endpoints. */
+  local: string;
+  /** The external policy in front of the checks. */
+  external: string;
+  /** Records the chosen endpoint after DNAT. */
+  record: string;
+}
+
+/** Chains of a service port with ClientIP affinity (affinity.ts). */
+export function affinityNames(sp: Pick<ServicePortIntent, 'namespace' | 'service' | 'protocol' | 'portName'>): AffinityNames {
+  const base = servicePortBase(sp);
+  return {
+    cluster: hashed('affinity', base),
+    local: hashed('affinity-local', base),
+    external: hashed('affinity-external', base),
+    record: hashed('affinity-record', base),
+  };
+}

@@ -34,6 +34,10 @@ function exprJson(family: NftFamily, e: NftExpr): J.Expression {
       return { ct: { key: 'state' } };
     case 'ct-status':
       return { ct: { key: 'status' } };
+    case 'ct-original':
+      // nft 1.0.6 ignores a "family" member: key "daddr" with "family": "ip" is refused
+      // ("specify either ip or ip6"); the key "ip daddr", which it lists, is parsed.
+      return { ct: { key: e.field === 'daddr' ? `${family} daddr` : 'proto-dst', dir: 'original' } };
     case 'pinned': {
       const field: J.Expression = e.field === 'mark' ? { meta: { key: 'mark' } } : exprJson(family, { kind: 'field', field: e.field });
       return { '^': [{ '&': [field, pinMask(family, e.field)] }, e.value] };

@@ -51,6 +51,8 @@ export function exprText(family: NftFamily, e: NftExpr): string {
       return 'ct state';
     case 'ct-status':
       return 'ct status';
+    case 'ct-original':
+      return e.field === 'daddr' ? `ct original ${family} daddr` : 'ct original proto-dst';
     case 'pinned':
       if (e.field === 'mark') return `meta mark & ${hex(0)} ^ ${hex(Number(e.value))}`;
       return `${exprText(family, { kind: 'field', field: e.field })} & ${pinMask(family, e.field)} ^ ${e.value}`;

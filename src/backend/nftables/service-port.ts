@@ -5,6 +5,7 @@
  */
 import type { RulesetIntent, ServicePortIntent } from '../../compile/intent.js';
 import { uniqueStrings } from '../../compile/order.js';
+import { affinityExternal, affinityInternal } from './affinity.js';
 import { cidrValue, type TableBuilder } from './build.js';
 import { dedicatedExternal, dedicatedInternal, needsDedicatedChains } from './dedicated.js';
 import type { NftValue, NftVerdict } from './model.js';
@@ -25,7 +26,7 @@ function claim(b: TableBuilder, key: NftValue, mapNames: readonly string[]): boo
   return !mapNames.some((name) => b.hasElement(name, key));
 }
 
-function lowerInternal(b: TableBuilder, sp: ServicePortIntent, dedicated: boolean): void {
+function lowerInternal(b: TableBuilder, intent: RulesetIntent, sp: ServicePortIntent, dedicated: boolean): void {
   const key = destinationKey(sp, sp.clusterIP);
   b.addElement(SET.clusterIPs, { key: sp.clusterIP });
   if (!claim(b, key, [SET.serviceIPs, SET.noEndpointServices])) return;
@@ -37,6 +38,7 @@ function lowerInternal(b: TableBuilder, sp: ServicePortIntent, dedicated: boolea
   const endpoints = sp.internal.policy === 'local' ? sp.localEndpoints : sp.clusterEndpoints;
   const target = dedicated ? dedicatedInternal(b, sp) : sharedInternal(b, key, endpoints);
   b.addElement(SET.serviceIPs, { key, value: target });
+  affinityInternal(b, sp, key);
 }
 
 function lowerFirewall(b: TableBuilder, sp: ServicePortIntent): void {
@@ -63,6 +65,7 @@ function lowerExternal(b: TableBuilder, intent: RulesetIntent, sp: ServicePortIn
       ? dedicatedExternal(b, intent, sp)
       : sharedExternal(b, intent, domain, key, path.policy, sp.clusterEndpoints, sp.localEndpoints);
     b.addElement(map, { key, value: target });
+    affinityExternal(b, intent, sp, domain, key);
     return true;
   };
 
@@ -77,7 +80,7 @@ function lowerExternal(b: TableBuilder, intent: RulesetIntent, sp: ServicePortIn
 /** One service port's elements (and chains, sets) into `b`; claims go through `b.hasElement`. */
 export function lowerServicePort(b: TableBuilder, intent: RulesetIntent, sp: ServicePortIntent): void {
   const dedicated = needsDedicatedChains(sp);
-  lowerInternal(b, sp, dedicated);
+  lowerInternal(b, intent, sp, dedicated);
   lowerExternal(b, intent, sp, dedicated);
   for (const ep of sp.endpoints) b.addElement(SET.hairpin, { key: { concat: [ep.ip, ep.ip] } });
 }

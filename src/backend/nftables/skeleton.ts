@@ -11,6 +11,7 @@ import {
   fibLocal,
   goto,
   jump,
+  l4proto,
   lookup,
   nodePortKey,
   rule,
@@ -18,7 +19,9 @@ import {
   verdict,
   type TableBuilder,
 } from './build.js';
-import type { NftExpr, NftRule, NftStatement } from './model.js';
+import type { NftExpr, NftRule, NftStatement, NftValue } from './model.js';
+
+const ctStatusDNAT: NftStatement = { kind: 'match', left: { kind: 'ct-status' }, op: '==', right: 'dnat' };
 
 export const SET = {
   clusterIPs: 'cluster-ips',
@@ -32,7 +35,11 @@ export const SET = {
   firewallIPs: 'firewall-ips',
   firewallAllow: 'firewall-allow',
   hairpin: 'hairpin-endpoints',
-  /** Declared by the first service port with ClientIP affinity (dedicated.ts). */
+  affinityServiceIPs: 'affinity-service-ips',
+  affinityNodePorts: 'affinity-nodeports',
+  affinityRecordIPs: 'affinity-record-ips',
+  affinityRecordNodePorts: 'affinity-record-nodeports',
+  /** Declared by the first service port with ClientIP affinity (affinity.ts). */
   affinity: 'affinity',
 } as const;
 
@@ -45,6 +52,7 @@ export const CHAIN = {
   nodePortEndpointsCheck: 'nodeport-endpoints-check',
   clusterIPsCheck: 'cluster-ips-check',
   reject: 'reject-chain',
+  affinityRecording: 'affinity-recording',
 } as const;
 
 /** In the ip and ip6 families. Filter chains run before DNAT so they see service addresses. */
@@ -58,6 +66,10 @@ const SERVICE_FLOW_COMMENTS = {
   [SET.firewallIPs]: 'LoadBalancer IPs with loadBalancerSourceRanges',
   [SET.firewallAllow]: 'allowed sources per LoadBalancer IP',
   [SET.hairpin]: 'endpoint . same endpoint: a pod reaching itself through a service',
+  [SET.affinityServiceIPs]: 'ClientIP affinity: check remembered clients of these addresses',
+  [SET.affinityNodePorts]: 'ClientIP affinity: check remembered clients of these NodePorts',
+  [SET.affinityRecordIPs]: 'ClientIP affinity: record clients of these addresses after DNAT',
+  [SET.affinityRecordNodePorts]: 'ClientIP affinity: record clients of these NodePorts after DNAT',
 };
 
 function declareSets(b: TableBuilder, intent: RulesetIntent): void {
@@ -76,6 +88,10 @@ function declareSets(b: TableBuilder, intent: RulesetIntent): void {
   b.addSet({ name: SET.firewallIPs, key: [...dest], data: null, flags: [], comment: c[SET.firewallIPs] });
   b.addSet({ name: SET.firewallAllow, key: [...dest, addr], data: null, flags: ['interval'], comment: c[SET.firewallAllow] });
   b.addSet({ name: SET.hairpin, key: [addr, addr], data: null, flags: [], comment: c[SET.hairpin] });
+  for (const name of [SET.affinityServiceIPs, SET.affinityRecordIPs]) b.addSet({ name, key: [...dest], data: 'verdict', flags: [], comment: c[name] });
+  for (const name of [SET.affinityNodePorts, SET.affinityRecordNodePorts]) {
+    b.addSet({ name, key: [...nodePort], data: 'verdict', flags: [], comment: c[name] });
+  }
 
   for (const cidr of intent.serviceCIDRs) b.addElement(SET.serviceCIDRs, { key: cidrValue(cidr) });
   for (const cidr of intent.podCIDRs ?? []) b.addElement(SET.podCIDRs, { key: cidrValue(cidr) });
@@ -83,13 +99,42 @@ function declareSets(b: TableBuilder, intent: RulesetIntent): void {
 }
 
 /** NodePorts answer on local addresses inside nodePortCIDRs, never on loopback. */
+function loopback(intent: RulesetIntent): NftValue {
+  return intent.family === 4 ? { prefix: '127.0.0.0', len: 8 } : '::1';
+}
+
 function nodePortDestination(intent: RulesetIntent): NftStatement[] {
-  const loopback = intent.family === 4 ? { prefix: '127.0.0.0', len: 8 } : '::1';
-  return [
-    fibLocal('daddr'),
-    { kind: 'match', left: daddr, op: '!=', right: loopback },
-    lookup(daddr, SET.nodePortAddresses),
-  ];
+  return [fibLocal('daddr'), { kind: 'match', left: daddr, op: '!=', right: loopback(intent) }, lookup(daddr, SET.nodePortAddresses)];
+}
+
+const PROTOCOLS = ['tcp', 'udp', 'sctp'] as const;
+
+/**
+ * After DNAT: find the affinity service port of a new connection by its original
+ * destination, an address first (the dispatch prefers addresses too), then a NodePort on
+ * an address NodePorts answer on. nft 1.0.6 types `ct original proto-dst` only after a
+ * protocol match, hence a pair of rules per protocol. A lookup in the verdict map
+ * `service-ips` ("was this some other service's address?") is refused in a filter chain
+ * (the kernel validates the map's NAT chains against the hook), so a connection another
+ * service DNATed from a node address and port that equal an affinity NodePort is
+ * recorded for that NodePort's service (README, "Session affinity").
+ */
+function affinityRecordingChain(intent: RulesetIntent): NftRule[] {
+  const originalDaddr: NftExpr = { kind: 'ct-original', field: 'daddr' };
+  const originalDport: NftExpr = { kind: 'ct-original', field: 'proto-dst' };
+  const originalDest: NftExpr = { kind: 'concat', parts: [originalDaddr, l4proto, originalDport] };
+  return PROTOCOLS.flatMap((proto) => {
+    const isProto: NftStatement = { kind: 'match', left: l4proto, op: '==', right: proto };
+    return [
+      rule(isProto, { kind: 'vmap', key: originalDest, map: SET.affinityRecordIPs }),
+      rule(
+        isProto,
+        lookup(originalDaddr, SET.nodePortAddresses),
+        { kind: 'match', left: originalDaddr, op: '!=', right: loopback(intent) },
+        { kind: 'vmap', key: { kind: 'concat', parts: [l4proto, originalDport] }, map: SET.affinityRecordNodePorts },
+      ),
+    ];
+  });
 }
 
 function servicesChain(intent: RulesetIntent): NftRule[] {
@@ -98,7 +143,10 @@ function servicesChain(intent: RulesetIntent): NftRule[] {
   const rules: NftRule[] = [];
   if (intent.masquerade.all) rules.push(rule(toClusterIP, mark));
   else if (intent.podCIDRs !== null) rules.push(rule(toClusterIP, lookup(saddr, SET.podCIDRs, true), mark));
+  // Affinity checks jump and return on a miss; the dispatch after them picks.
+  rules.push(rule({ kind: 'vmap', key: destKey, map: SET.affinityServiceIPs }));
   rules.push(rule({ kind: 'vmap', key: destKey, map: SET.serviceIPs }));
+  rules.push(rule(...nodePortDestination(intent), { kind: 'vmap', key: nodePortKey, map: SET.affinityNodePorts }));
   rules.push(rule(...nodePortDestination(intent), { kind: 'vmap', key: nodePortKey, map: SET.serviceNodePorts }));
   return rules;
 }
@@ -107,7 +155,7 @@ function masqueradingChain(mark: number): NftRule[] {
   const hairpin: NftExpr = { kind: 'concat', parts: [saddr, daddr] };
   return [
     rule(
-      { kind: 'match', left: { kind: 'ct-status' }, op: '==', right: 'dnat' },
+      ctStatusDNAT,
       lookup(hairpin, SET.hairpin),
       verdict(jump(CHAIN.markForMasquerade)),
     ),
@@ -134,7 +182,9 @@ export function addSkeleton(b: TableBuilder, intent: RulesetIntent): void {
   // endpoints leaves untouched; one that stays on the node is refused in filter-input.
   const toClusterIPJump = rule(ctStateNew, lookup(daddr, SET.clusterIPs), verdict(jump(CHAIN.serviceEndpointsCheck)));
   b.addChain('filter-output', [toClusterIPJump, newJump(CHAIN.firewallCheck)], filter('output'));
-  b.addChain('filter-output-post-dnat', [newJump(CHAIN.clusterIPsCheck)], filter('output', PRIORITY.filterPostDNAT));
+  const recordAffinity = rule(ctStateNew, ctStatusDNAT, verdict(jump(CHAIN.affinityRecording)));
+  b.addChain('filter-prerouting-post-dnat', [recordAffinity], filter('prerouting', PRIORITY.filterPostDNAT));
+  b.addChain('filter-output-post-dnat', [newJump(CHAIN.clusterIPsCheck), recordAffinity], filter('output', PRIORITY.filterPostDNAT));
   b.addChain('nat-prerouting', [rule(verdict(jump(CHAIN.services)))], { type: 'nat', hook: 'prerouting', priority: PRIORITY.dstnat });
   b.addChain('nat-output', [rule(verdict(jump(CHAIN.services)))], { type: 'nat', hook: 'output', priority: PRIORITY.dstnat });
   b.addChain('nat-postrouting', [rule(verdict(jump(CHAIN.masquerading)))], {
@@ -162,6 +212,7 @@ export function addSkeleton(b: TableBuilder, intent: RulesetIntent): void {
     rule(lookup(daddr, SET.serviceCIDRs), verdict({ kind: 'drop' })),
   ]);
   b.addChain(CHAIN.reject, [rule({ kind: 'reject' })]);
+  b.addChain(CHAIN.affinityRecording, affinityRecordingChain(intent));
 }
 
 export const rejectVerdict = goto(CHAIN.reject);
