@@ -26,7 +26,7 @@ function claim(b: TableBuilder, key: NftValue, mapNames: readonly string[]): boo
   return !mapNames.some((name) => b.hasElement(name, key));
 }
 
-function lowerInternal(b: TableBuilder, intent: RulesetIntent, sp: ServicePortIntent, dedicated: boolean): void {
+function lowerInternal(b: TableBuilder, sp: ServicePortIntent, dedicated: boolean): void {
   const key = destinationKey(sp, sp.clusterIP);
   b.addElement(SET.clusterIPs, { key: sp.clusterIP });
   if (!claim(b, key, [SET.serviceIPs, SET.noEndpointServices])) return;
@@ -80,7 +80,7 @@ function lowerExternal(b: TableBuilder, intent: RulesetIntent, sp: ServicePortIn
 /** One service port's elements (and chains, sets) into `b`; claims go through `b.hasElement`. */
 export function lowerServicePort(b: TableBuilder, intent: RulesetIntent, sp: ServicePortIntent): void {
   const dedicated = needsDedicatedChains(sp);
-  lowerInternal(b, intent, sp, dedicated);
+  lowerInternal(b, sp, dedicated);
   lowerExternal(b, intent, sp, dedicated);
   for (const ep of sp.endpoints) b.addElement(SET.hairpin, { key: { concat: [ep.ip, ep.ip] } });
 }

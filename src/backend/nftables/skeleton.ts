@@ -98,11 +98,11 @@ function declareSets(b: TableBuilder, intent: RulesetIntent): void {
   for (const cidr of intent.nodePortCIDRs) b.addElement(SET.nodePortAddresses, { key: cidrValue(cidr) });
 }
 
-/** NodePorts answer on local addresses inside nodePortCIDRs, never on loopback. */
 function loopback(intent: RulesetIntent): NftValue {
   return intent.family === 4 ? { prefix: '127.0.0.0', len: 8 } : '::1';
 }
 
+/** NodePorts answer on local addresses inside nodePortCIDRs, never on loopback. */
 function nodePortDestination(intent: RulesetIntent): NftStatement[] {
   return [fibLocal('daddr'), { kind: 'match', left: daddr, op: '!=', right: loopback(intent) }, lookup(daddr, SET.nodePortAddresses)];
 }
