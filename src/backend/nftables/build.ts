@@ -123,9 +123,9 @@ function atomKey(a: NftAtom): string {
  */
 export function valueKey(v: NftValue): string {
   if (typeof v !== 'object' || !('concat' in v)) return atomKey(v);
-  let key = '';
-  for (let i = 0; i < v.concat.length; i++) key += (i === 0 ? '' : ' . ') + atomKey(v.concat[i] as NftAtom);
-  return key;
+  // join() makes one flat string; `+=` would keep a rope of cons strings for as long as
+  // the table state holds the key (~10 MB at 10k services).
+  return v.concat.map(atomKey).join(' . ');
 }
 
 function sortElements(elements: readonly NftElement[]): NftElement[] {
@@ -151,6 +151,18 @@ export interface BuiltElement {
   set: string;
   key: string;
   element: NftElement;
+  /** The part holding it, once its part is in a table state (table-state.ts sets it). */
+  holder: string;
+}
+
+/**
+ * Chains and the maps they read, built once per shape and shared by reference by every
+ * part that uses them (shared-paths.ts); never mutated.
+ */
+export interface SharedBundle {
+  name: string;
+  decls: ReadonlyArray<Omit<NftSet, 'elements'>>;
+  chains: readonly NftChain[];
 }
 
 /**
@@ -158,24 +170,36 @@ export interface BuiltElement {
  * Flat arrays, not maps per set: the daemon keeps one of these per service port (10k+).
  */
 export interface BuiltParts {
-  /** Sets and maps declared here. */
+  /** Sets and maps declared here (the bundles' excepted). */
   decls: ReadonlyMap<string, Omit<NftSet, 'elements'>>;
   /** Elements in insertion order, each (set, key) once. */
   elements: readonly BuiltElement[];
+  /** Chains built here (the bundles' excepted). */
   chains: ReadonlyMap<string, NftChain>;
+  /** Shared bundles used, each once: a reference instead of a dozen chains and maps per part. */
+  bundles: readonly SharedBundle[];
   /** valueKeys passed to hasElement: the destinations this builder tried to claim. */
   probes: readonly string[];
 }
 
-/** Collects the table while lowering; `finish` sorts everything for byte-stable output. */
+const NO_DECLS: ReadonlyMap<string, Omit<NftSet, 'elements'>> = new Map();
+const NO_CHAINS: ReadonlyMap<string, NftChain> = new Map();
+
+/** Collects the chains, sets and elements of a table or of one service port while lowering. */
 export class TableBuilder {
   private readonly decls = new Map<string, Omit<NftSet, 'elements'>>();
   private readonly elements: BuiltElement[] = [];
   /** `set\nkey` of every element here. */
   private readonly seen = new Set<string>();
   private readonly chains = new Map<string, NftChain>();
-  private readonly baseOrder: string[] = [];
+  private readonly bundles: SharedBundle[] = [];
+  /** Names of the bundles' sets and chains. */
+  private readonly bundleSets = new Set<string>();
+  private readonly bundleChains = new Set<string>();
   private readonly probes: string[] = [];
+  /** The last key object and its valueKey: a destination's key is passed a dozen times in a row. */
+  private lastKey: NftValue | null = null;
+  private lastKeyText = '';
 
   constructor(
     readonly family: NftFamily,
@@ -187,7 +211,7 @@ export class TableBuilder {
   }
 
   hasSet(name: string): boolean {
-    return this.decls.has(name) || (this.scope?.outerSets.has(name) ?? false);
+    return this.decls.has(name) || this.bundleSets.has(name) || (this.scope?.outerSets.has(name) ?? false);
   }
 
   addSet(set: Omit<NftSet, 'elements'>): void {
@@ -195,9 +219,18 @@ export class TableBuilder {
     this.decls.set(set.name, set);
   }
 
+  /** One string per key object, so the parts kept between syncs do not hold 12 copies of it. */
+  private keyText(key: NftValue): string {
+    if (key !== this.lastKey || typeof key !== 'object') {
+      this.lastKey = key;
+      this.lastKeyText = valueKey(key);
+    }
+    return this.lastKeyText;
+  }
+
   /** Whether `key` is already in the set (or map), here or (scoped) in an earlier part. */
   hasElement(setName: string, key: NftValue): boolean {
-    const k = valueKey(key);
+    const k = this.keyText(key);
     if (this.seen.has(`${setName}\n${k}`)) return true;
     if (this.scope === null) return false;
     this.probes.push(k);
@@ -206,41 +239,41 @@ export class TableBuilder {
 
   /** Adds an element unless its key is taken; returns whether it was added. */
   addElement(setName: string, element: NftElement): boolean {
-    if (!this.decls.has(setName) && !this.scope?.outerSets.has(setName)) {
+    if (!this.hasSet(setName)) {
       throw new Error(`kpx bug: element for undeclared set ${setName}`);
     }
-    const key = valueKey(element.key);
+    const key = this.keyText(element.key);
     const id = `${setName}\n${key}`;
     if (this.seen.has(id)) return false;
     this.seen.add(id);
-    this.elements.push({ set: setName, key, element });
+    this.elements.push({ set: setName, key, element, holder: '' });
     return true;
   }
 
   hasChain(name: string): boolean {
-    return this.chains.has(name);
+    return this.chains.has(name) || this.bundleChains.has(name);
   }
 
   addChain(name: string, rules: NftRule[], base: NftBaseChain | null = null): void {
-    if (this.chains.has(name)) return;
+    if (this.hasChain(name)) return;
     this.chains.set(name, { name, base, rules });
-    if (base) this.baseOrder.push(name);
   }
 
-  /** A regular chain built elsewhere, kept by reference (shared-paths.ts bundles). */
-  useChain(chain: NftChain): void {
-    if (!this.chains.has(chain.name)) this.chains.set(chain.name, chain);
+  useBundle(bundle: SharedBundle): void {
+    if (this.bundles.includes(bundle)) return;
+    this.bundles.push(bundle);
+    for (const decl of bundle.decls) this.bundleSets.add(decl.name);
+    for (const chain of bundle.chains) this.bundleChains.add(chain.name);
   }
 
   parts(): BuiltParts {
-    return { decls: this.decls, elements: this.elements, chains: this.chains, probes: this.probes };
-  }
-
-  finish(table: string, comment: string): NftRuleset {
-    const bySet = new Map<string, NftElement[]>([...this.decls.keys()].map((name) => [name, []]));
-    for (const e of this.elements) bySet.get(e.set)?.push(e.element);
-    const sets = [...this.decls.values()].map((s) => ({ ...s, elements: bySet.get(s.name) ?? [] }));
-    return assembleRuleset(this.family, table, comment, sets, [...this.chains.values()]);
+    return {
+      decls: this.decls.size > 0 ? this.decls : NO_DECLS,
+      elements: this.elements,
+      chains: this.chains.size > 0 ? this.chains : NO_CHAINS,
+      bundles: this.bundles,
+      probes: this.probes,
+    };
   }
 }
 

@@ -10,7 +10,7 @@
  * type name) nor `typeof`, so a numgen-keyed map cannot be declared from JSON.
  */
 import type { EndpointIntent, RulesetIntent } from '../../compile/intent.js';
-import { destKey, fibLocal, goto, jump, lookup, nodePortKey, rule, saddr, verdict, type TableBuilder } from './build.js';
+import { destKey, fibLocal, goto, jump, lookup, nodePortKey, rule, saddr, verdict, type SharedBundle, type TableBuilder } from './build.js';
 import type { NftChain, NftRule, NftSet, NftValue, NftVerdict } from './model.js';
 import { sharedNames, type Domain, type ListKind } from './names.js';
 import { CHAIN, SET } from './skeleton.js';
@@ -20,13 +20,6 @@ export const MAX_SHARED_ENDPOINTS = 64;
 
 function keyTypes(b: TableBuilder, domain: Domain) {
   return domain === 'service' ? [b.addrType, 'inet_proto' as const, 'inet_service' as const] : (['inet_proto', 'inet_service'] as const);
-}
-
-/** Shared chains and the maps they read: the same for every service port that uses them. */
-interface SharedBundle {
-  name: string;
-  decls: Array<Omit<NftSet, 'elements'>>;
-  chains: NftChain[];
 }
 
 /**
@@ -40,8 +33,7 @@ function useBundle(b: TableBuilder, id: string, build: () => SharedBundle): stri
   const cacheKey = `${b.family} ${id}`;
   let bundle = bundles.get(cacheKey);
   if (!bundle) bundles.set(cacheKey, (bundle = build()));
-  for (const decl of bundle.decls) b.addSet(decl);
-  for (const chain of bundle.chains) b.useChain(chain);
+  b.useBundle(bundle);
   return bundle.name;
 }
 
@@ -49,7 +41,7 @@ function ensureBalance(b: TableBuilder, domain: Domain, list: ListKind, n: numbe
   return useBundle(b, `balance ${domain} ${list} ${n}`, () => {
     const key = domain === 'service' ? destKey : nodePortKey;
     const ports = sharedNames.endpointPorts(domain);
-    const decls: SharedBundle['decls'] = [{ name: ports, key: [...keyTypes(b, domain)], data: 'inet_service', flags: [] }];
+    const decls: Array<Omit<NftSet, 'elements'>> = [{ name: ports, key: [...keyTypes(b, domain)], data: 'inet_service', flags: [] }];
     const chains: NftChain[] = [];
     const branches: Array<[NftValue, NftVerdict]> = [];
     for (let i = 0; i < n; i++) {

@@ -15,21 +15,13 @@
 import _ from 'lodash';
 import type { RulesetIntent, ServicePortIntent } from '../../compile/intent.js';
 import { compareStrings } from '../../compile/order.js';
-import { assembleRuleset, TableBuilder, type BuilderScope, type BuiltParts } from './build.js';
+import { assembleRuleset, TableBuilder, type BuilderScope, type BuiltElement, type BuiltParts, type SharedBundle } from './build.js';
 import type { NftChain, NftElement, NftRuleset, NftSet } from './model.js';
 import { TABLE_COMMENT, TABLE_NAME } from './names.js';
 import { lowerServicePort } from './service-port.js';
 import { addSkeleton } from './skeleton.js';
 
 export type NftSetDecl = Omit<NftSet, 'elements'>;
-
-interface ElementEntry {
-  element: NftElement;
-  /** How many parts contribute this key. */
-  count: number;
-  /** The first contributor: for the claimed (destination-keyed) maps, the only one. */
-  holder: string;
-}
 
 interface Counted<T> {
   value: T;
@@ -70,9 +62,18 @@ export class NftTableState {
   readonly globalKey: string;
   private readonly skeletonSets: ReadonlySet<string>;
   private readonly parts = new Map<string, Part>();
-  private readonly elements = new Map<string, Map<string, ElementEntry>>();
+  /**
+   * Set → valueKey → one contributor's element. A key several parts contribute is one of a
+   * key-only set (`cluster-ips` of a multi-port service, `hairpin-endpoints`), whose
+   * elements are all equal; the claimed, valued maps have one holder per key. Those extra
+   * contributors are counted in `sharedKeys` (`set\nkey` → parts), not one object per element.
+   */
+  private readonly elements = new Map<string, Map<string, BuiltElement>>();
+  private readonly sharedKeys = new Map<string, number>();
   private readonly chains = new Map<string, Counted<NftChain>>();
   private readonly sets = new Map<string, Counted<NftSetDecl>>();
+  /** Parts using each shared bundle; its chains and sets are counted once while any does. */
+  private readonly bundles = new Map<SharedBundle, number>();
   /** Destination (valueKey) → the service ports that tried to claim it. */
   private readonly wanters = new Map<string, Set<string>>();
 
@@ -193,7 +194,9 @@ export class NftTableState {
   private add(key: string, part: Part, touched: Touched | null): void {
     this.parts.set(key, part);
     const { built } = part;
-    for (const { set, key: k, element } of built.elements) {
+    for (const held of built.elements) {
+      const { set, key: k } = held;
+      held.holder = key;
       let entries = this.elements.get(set);
       if (!entries) this.elements.set(set, (entries = new Map()));
       const entry = entries.get(k);
@@ -202,14 +205,20 @@ export class NftTableState {
         if (!before.has(k)) before.set(k, entry?.element);
       }
       if (entry) {
-        entry.count++;
-        entry.element = element;
-      } else {
-        entries.set(k, { element, count: 1, holder: key });
+        const id = `${set}\n${k}`;
+        this.sharedKeys.set(id, (this.sharedKeys.get(id) ?? 1) + 1);
       }
+      entries.set(k, held);
     }
     for (const chain of built.chains.values()) countUp(this.chains, chain.name, chain, touched?.chains);
     for (const decl of built.decls.values()) countUp(this.sets, decl.name, decl, touched?.sets);
+    for (const bundle of built.bundles) {
+      const users = this.bundles.get(bundle) ?? 0;
+      this.bundles.set(bundle, users + 1);
+      if (users > 0) continue;
+      for (const chain of bundle.chains) countUp(this.chains, chain.name, chain, touched?.chains);
+      for (const decl of bundle.decls) countUp(this.sets, decl.name, decl, touched?.sets);
+    }
     for (const probe of built.probes) {
       let wanting = this.wanters.get(probe);
       if (!wanting) this.wanters.set(probe, (wanting = new Set()));
@@ -226,10 +235,24 @@ export class NftTableState {
       if (!entries || !entry) continue;
       const before = touchedMap(touched.elements, set);
       if (!before.has(k)) before.set(k, entry.element);
-      if (--entry.count === 0) entries.delete(k);
+      const id = `${set}\n${k}`;
+      const holders = this.sharedKeys.get(id);
+      if (holders === undefined) entries.delete(k);
+      else if (holders === 2) this.sharedKeys.delete(id);
+      else this.sharedKeys.set(id, holders - 1);
     }
     for (const name of built.chains.keys()) countDown(this.chains, name, touched.chains);
     for (const name of built.decls.keys()) countDown(this.sets, name, touched.sets);
+    for (const bundle of built.bundles) {
+      const users = this.bundles.get(bundle) ?? 0;
+      if (users > 1) {
+        this.bundles.set(bundle, users - 1);
+        continue;
+      }
+      this.bundles.delete(bundle);
+      for (const chain of bundle.chains) countDown(this.chains, chain.name, touched.chains);
+      for (const decl of bundle.decls) countDown(this.sets, decl.name, touched.sets);
+    }
     for (const probe of built.probes) {
       const wanting = this.wanters.get(probe);
       wanting?.delete(key);
