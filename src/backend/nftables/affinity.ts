@@ -24,10 +24,11 @@
  * service port instead.
  */
 import type { EndpointIntent, RulesetIntent, ServicePortIntent } from '../../compile/intent.js';
-import { daddr, dport, fibLocal, goto, jump, l4proto, lookup, rule, saddr, verdict, type TableBuilder } from './build.js';
-import type { NftExpr, NftRule, NftSet, NftValue } from './model.js';
+import { daddr, dport, goto, jump, l4proto, lookup, rule, saddr, type TableBuilder } from './build.js';
+import { externalPolicyRules } from './external-policy.js';
+import type { NftExpr, NftSet, NftValue } from './model.js';
 import { affinityNames, type Domain } from './names.js';
-import { CHAIN, SET } from './skeleton.js';
+import { SET } from './skeleton.js';
 
 /**
  * Most clients the affinity set remembers, over all services: nft's default for a dynamic
@@ -117,17 +118,10 @@ export function affinityExternal(b: TableBuilder, intent: RulesetIntent, sp: Ser
   if (sp.affinityTimeoutSeconds === null) return;
   const names = affinityNames(sp);
   if (!b.hasChain(names.external)) {
+    const policy = sp.external?.policy === 'local' ? 'local' : 'cluster';
     const cluster = ensureChecks(b, sp, names.cluster, sp.clusterEndpoints);
-    const rules: NftRule[] = [];
-    if (sp.external?.policy !== 'local') {
-      rules.push(rule(verdict(jump(CHAIN.markForMasquerade))), rule(verdict(goto(cluster))));
-    } else {
-      if (intent.podCIDRs !== null) rules.push(rule(lookup(saddr, SET.podCIDRs), verdict(goto(cluster))));
-      rules.push(rule(fibLocal('saddr'), verdict(jump(CHAIN.markForMasquerade))));
-      rules.push(rule(fibLocal('saddr'), verdict(goto(cluster))));
-      if (sp.localEndpoints.length > 0) rules.push(rule(verdict(goto(ensureChecks(b, sp, names.local, sp.localEndpoints)))));
-    }
-    b.addChain(names.external, rules);
+    const local = policy === 'local' && sp.localEndpoints.length > 0 ? ensureChecks(b, sp, names.local, sp.localEndpoints) : null;
+    b.addChain(names.external, externalPolicyRules(policy, intent.podCIDRs !== null, cluster, local));
   }
   addEntry(b, sp, domain, key, names.external);
 }

@@ -5,10 +5,10 @@
  * and `masquerading` chains); ClientIP affinity is a layer in front (affinity.ts).
  */
 import type { EndpointIntent, RulesetIntent, ServicePortIntent } from '../../compile/intent.js';
-import { fibLocal, goto, jump, l4proto, lookup, rule, saddr, verdict, type TableBuilder } from './build.js';
-import type { NftRule, NftValue, NftVerdict } from './model.js';
+import { goto, l4proto, rule, type TableBuilder } from './build.js';
+import { externalPolicyRules } from './external-policy.js';
+import type { NftValue, NftVerdict } from './model.js';
 import { dedicatedNames, type DedicatedNames } from './names.js';
-import { CHAIN, SET } from './skeleton.js';
 import { MAX_SHARED_ENDPOINTS } from './shared-paths.js';
 
 export function needsDedicatedChains(sp: ServicePortIntent): boolean {
@@ -50,18 +50,9 @@ export function dedicatedInternal(b: TableBuilder, sp: ServicePortIntent): NftVe
 export function dedicatedExternal(b: TableBuilder, intent: RulesetIntent, sp: ServicePortIntent): NftVerdict {
   const names = dedicatedNames(sp);
   if (b.hasChain(names.external)) return goto(names.external);
+  const policy = sp.external?.policy === 'local' ? 'local' : 'cluster';
   const cluster = ensureBalance(b, sp, names, names.cluster, sp.clusterEndpoints);
-  const rules: NftRule[] = [];
-  if (sp.external?.policy !== 'local') {
-    rules.push(rule(verdict(jump(CHAIN.markForMasquerade))), rule(verdict(goto(cluster))));
-  } else {
-    if (intent.podCIDRs !== null) rules.push(rule(lookup(saddr, SET.podCIDRs), verdict(goto(cluster))));
-    rules.push(rule(fibLocal('saddr'), verdict(jump(CHAIN.markForMasquerade))));
-    rules.push(rule(fibLocal('saddr'), verdict(goto(cluster))));
-    if (sp.localEndpoints.length > 0) {
-      rules.push(rule(verdict(goto(ensureBalance(b, sp, names, names.local, sp.localEndpoints)))));
-    }
-  }
-  b.addChain(names.external, rules);
+  const local = policy === 'local' && sp.localEndpoints.length > 0 ? ensureBalance(b, sp, names, names.local, sp.localEndpoints) : null;
+  b.addChain(names.external, externalPolicyRules(policy, intent.podCIDRs !== null, cluster, local));
   return goto(names.external);
 }

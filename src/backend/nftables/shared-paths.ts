@@ -10,10 +10,10 @@
  * type name) nor `typeof`, so a numgen-keyed map cannot be declared from JSON.
  */
 import type { EndpointIntent, RulesetIntent } from '../../compile/intent.js';
-import { destKey, fibLocal, goto, jump, lookup, nodePortKey, rule, saddr, verdict, type SharedBundle, type TableBuilder } from './build.js';
-import type { NftChain, NftRule, NftSet, NftValue, NftVerdict } from './model.js';
+import { destKey, goto, nodePortKey, rule, type SharedBundle, type TableBuilder } from './build.js';
+import { externalPolicyRules } from './external-policy.js';
+import type { NftChain, NftSet, NftValue, NftVerdict } from './model.js';
 import { sharedNames, type Domain, type ListKind } from './names.js';
-import { CHAIN, SET } from './skeleton.js';
 
 /** Larger lists would need as many index maps; such services get dedicated chains instead. */
 export const MAX_SHARED_ENDPOINTS = 64;
@@ -74,27 +74,18 @@ function ensureExternalCluster(b: TableBuilder, domain: Domain, n: number): stri
   const balance = ensureBalance(b, domain, 'primary', n);
   return useBundle(b, `external ${domain} ${n}`, () => {
     const name = sharedNames.external(domain, n);
-    return { name, decls: [], chains: [{ name, base: null, rules: [rule(verdict(jump(CHAIN.markForMasquerade))), rule(verdict(goto(balance)))] }] };
+    return { name, decls: [], chains: [{ name, base: null, rules: externalPolicyRules('cluster', false, balance, null) }] };
   });
 }
 
-/**
- * externalTrafficPolicy Local: pods (by pod CIDR) and the node itself (masqueraded) use
- * the cluster-wide endpoints; everyone else only this node's. With none here (nl = 0)
- * the chain ends without DNAT and `no-endpoint-*` drops the packet in filter.
- */
+/** externalTrafficPolicy Local; with none here (nl = 0) `no-endpoint-*` drops what falls through. */
 function ensureExternalLocal(b: TableBuilder, intent: RulesetIntent, domain: Domain, nc: number, nl: number): string {
   const cluster = ensureBalance(b, domain, 'primary', nc);
   const local = nl > 0 ? ensureBalance(b, domain, 'local', nl) : null;
   const podCIDRs = intent.podCIDRs !== null;
   return useBundle(b, `external-local ${domain} ${nc} ${nl} ${podCIDRs}`, () => {
     const name = sharedNames.externalLocal(domain, nc, nl);
-    const rules: NftRule[] = [];
-    if (podCIDRs) rules.push(rule(lookup(saddr, SET.podCIDRs), verdict(goto(cluster))));
-    rules.push(rule(fibLocal('saddr'), verdict(jump(CHAIN.markForMasquerade))));
-    rules.push(rule(fibLocal('saddr'), verdict(goto(cluster))));
-    if (local !== null) rules.push(rule(verdict(goto(local))));
-    return { name, decls: [], chains: [{ name, base: null, rules }] };
+    return { name, decls: [], chains: [{ name, base: null, rules: externalPolicyRules('local', podCIDRs, cluster, local) }] };
   });
 }
 
