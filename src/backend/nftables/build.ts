@@ -124,7 +124,7 @@ function atomKey(a: NftAtom): string {
 export function valueKey(v: NftValue): string {
   if (typeof v !== 'object' || !('concat' in v)) return atomKey(v);
   // join() makes one flat string; `+=` would keep a rope of cons strings for as long as
-  // the table state holds the key (~10 MB at 10k services).
+  // the table state holds the key (~2 MiB of heap at 10k services).
   return v.concat.map(atomKey).join(' . ');
 }
 
