@@ -6,6 +6,7 @@ import Ajv from 'ajv';
 import { describe, expect, it } from 'vitest';
 import { lowerNftables } from '../../src/backend/nftables/lower.js';
 import { dedicatedNames } from '../../src/backend/nftables/names.js';
+import { hashPrefix } from '../../src/compile/names.js';
 import { renderNftJson, renderNftText } from '../../src/backend/nftables/render.js';
 import { ep, intent, kitchenSink, svc } from './nft-fixtures.js';
 
@@ -26,6 +27,17 @@ describe('names', () => {
     expect(names.cluster).toBe('service-ULMVA6XW-ns1/svc1/tcp/p80');
     expect(names.endpoint({ ip: '10.180.0.1', port: 80 })).toBe('endpoint-5OJB2KTY-ns1/svc1/tcp/p80__10.180.0.1/80');
     expect(names.endpoint({ ip: 'fd00::1', port: 80 })).toMatch(/^endpoint-[A-Z2-7]{8}-ns1\/svc1\/tcp\/p80__fd00\.\.1\/80$/);
+  });
+
+  it('cut a name past 240 characters as kube-proxy does (IPv6 colons become dots first)', () => {
+    const long = 'n'.repeat(63);
+    const names = dedicatedNames({ namespace: long, service: long, protocol: 'tcp', portName: long });
+    const ip = 'fd00:1234:5678:9abc:def0:1234:5678:9abc';
+    const chain = names.endpoint({ ip, port: 65535 });
+    const base = `${long}/${long}/tcp/${long}__${ip.replaceAll(':', '.')}/65535`;
+    expect(chain).toBe(`endpoint-${hashPrefix(base, 8)}-${base}`.slice(0, 'endpoint-'.length + 237) + '...');
+    expect(chain.length).toBe('endpoint-'.length + 240);
+    expect(names.cluster.length).toBeLessThan(240); // 205 at most, as kube-proxy notes
   });
 });
 

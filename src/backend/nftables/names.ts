@@ -51,8 +51,13 @@ function endpointPart(ep: Pick<EndpointIntent, 'ip' | 'port'>): string {
   return `${ep.ip.replaceAll(':', '.')}/${ep.port}`;
 }
 
+/** kube-proxy's chainNameBaseLengthMax: nft names hold 255 characters, prefixes included. */
+const CHAIN_NAME_BASE_MAX = 240;
+
+/** kube-proxy's hashAndTruncate (`HASH-base`, cut to 240 with "..."), after `prefix-`. */
 function hashed(prefix: string, base: string): string {
-  return `${prefix}-${hashPrefix(base, 8)}-${base}`;
+  const name = `${hashPrefix(base, 8)}-${base}`;
+  return `${prefix}-${name.length > CHAIN_NAME_BASE_MAX ? `${name.slice(0, CHAIN_NAME_BASE_MAX - 3)}...` : name}`;
 }
 
 export interface DedicatedNames {
