@@ -54,10 +54,10 @@ function endpointPart(ep: Pick<EndpointIntent, 'ip' | 'port'>): string {
 /** kube-proxy's chainNameBaseLengthMax: nft names hold 255 characters, prefixes included. */
 const CHAIN_NAME_BASE_MAX = 240;
 
-/** kube-proxy's hashAndTruncate (`HASH-base`, cut to 240 with "..."), after `prefix-`. */
-function hashed(prefix: string, base: string): string {
+/** kube-proxy's hashAndTruncate: `HASH-base`, cut to 240 with "..."; chain names are `prefix-` + it. */
+function hashAndTruncate(base: string): string {
   const name = `${hashPrefix(base, 8)}-${base}`;
-  return `${prefix}-${name.length > CHAIN_NAME_BASE_MAX ? `${name.slice(0, CHAIN_NAME_BASE_MAX - 3)}...` : name}`;
+  return name.length > CHAIN_NAME_BASE_MAX ? `${name.slice(0, CHAIN_NAME_BASE_MAX - 3)}...` : name;
 }
 
 export interface DedicatedNames {
@@ -69,12 +69,13 @@ export interface DedicatedNames {
 
 export function dedicatedNames(sp: Pick<ServicePortIntent, 'namespace' | 'service' | 'protocol' | 'portName'>): DedicatedNames {
   const base = servicePortBase(sp);
+  const name = hashAndTruncate(base);
   const endpointBase = (ep: Pick<EndpointIntent, 'ip' | 'port'>) => `${base}__${endpointPart(ep)}`;
   return {
-    cluster: hashed('service', base),
-    local: hashed('local', base),
-    external: hashed('external', base),
-    endpoint: (ep) => hashed('endpoint', endpointBase(ep)),
+    cluster: `service-${name}`,
+    local: `local-${name}`,
+    external: `external-${name}`,
+    endpoint: (ep) => `endpoint-${hashAndTruncate(endpointBase(ep))}`,
   };
 }
 
@@ -91,11 +92,11 @@ export interface AffinityNames {
 
 /** Chains of a service port with ClientIP affinity (affinity.ts). */
 export function affinityNames(sp: Pick<ServicePortIntent, 'namespace' | 'service' | 'protocol' | 'portName'>): AffinityNames {
-  const base = servicePortBase(sp);
+  const name = hashAndTruncate(servicePortBase(sp));
   return {
-    cluster: hashed('affinity', base),
-    local: hashed('affinity-local', base),
-    external: hashed('affinity-external', base),
-    record: hashed('affinity-record', base),
+    cluster: `affinity-${name}`,
+    local: `affinity-local-${name}`,
+    external: `affinity-external-${name}`,
+    record: `affinity-record-${name}`,
   };
 }

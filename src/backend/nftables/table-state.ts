@@ -304,9 +304,8 @@ export class NftTableState {
 
   /** The whole table in canonical order, as lowerNftables returns it. */
   toRuleset(): NftRuleset {
-    const sets = this.setDecls().map((decl) => ({ ...decl, elements: this.setElements(decl.name) }));
-    const chains = [...this.chains.values()].map((c) => c.value);
-    return assembleRuleset(this.family, TABLE_NAME, TABLE_COMMENT, sets, chains);
+    const { family, table, comment, sets, chains } = this.toBatchRuleset();
+    return assembleRuleset(family, table, comment, sets, chains);
   }
 }
 
