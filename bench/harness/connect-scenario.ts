@@ -72,7 +72,7 @@ function quantile(values: number[], q: number): number {
 
 async function measure(namespaces: Namespaces, job: ConnectJob, progress: Progress): Promise<ConnectRecord> {
   const config = benchConfig(BENCH_NODE_IP);
-  const dataplane = await createBenchDataplane(job.backend, namespaces.execIn(namespaces.node), job.impl);
+  const dataplane = await createBenchDataplane(job.backend, namespaces.execIn(namespaces.node), namespaces.spawnerIn(namespaces.node), job.impl);
   const store = new ClusterStore(config.nodeName);
   const cluster = new SyntheticCluster(job.services, job.endpoints, job.seed, BENCH_NODE_IP);
   for (const ev of cluster.initialEvents()) store.apply(ev);

@@ -11,7 +11,7 @@
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { exec, mustExec, type Exec } from '../../src/dataplane/exec.js';
+import { exec, mustExec, type Exec, type Spawn } from '../../src/dataplane/exec.js';
 
 export const PREFIX = 'kpxbch';
 const NAME = /^kpxbch-(\d+)-[0-9a-f]{4}-[a-z]+$/;
@@ -30,6 +30,8 @@ export interface Namespaces {
   execIn(ns: string): Exec;
   /** Starts a long-running process in `ns`; destroy() kills it by PID if still running. */
   spawnIn(ns: string, argv: string[]): ChildProcess;
+  /** spawnIn as a dataplane's Spawn (stdin piped too). */
+  spawnerIn(ns: string): Spawn;
   destroy(): Promise<void>;
 }
 
@@ -83,12 +85,16 @@ class BenchNamespaces implements Namespaces {
     return (argv, opts) => exec(['ip', 'netns', 'exec', ns, ...argv], opts);
   }
 
-  spawnIn(ns: string, argv: string[]): ChildProcess {
+  spawnIn(ns: string, argv: string[], opts: { stdin?: 'pipe'; env?: NodeJS.ProcessEnv } = {}): ChildProcess {
     if (!this.created.includes(ns)) throw new Error(`namespace ${ns} was not created by this benchmark`);
-    const child = spawn('ip', ['netns', 'exec', ns, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('ip', ['netns', 'exec', ns, ...argv], { stdio: [opts.stdin ?? 'ignore', 'pipe', 'pipe'], env: opts.env });
     this.children.add(child);
     child.once('exit', () => this.children.delete(child));
     return child;
+  }
+
+  spawnerIn(ns: string): Spawn {
+    return (argv, opts = {}) => this.spawnIn(ns, argv, { stdin: 'pipe', env: opts.env });
   }
 
   async destroy(): Promise<void> {

@@ -39,6 +39,7 @@ export function createRenderDataplane(mode: Backend, run: Exec): Dataplane {
     },
     drifted: async () => null,
     lastApplied: () => last,
+    close() {},
     async cleanup() {
       if (mode === 'nftables') await run(['nft', 'delete', 'table', 'ip', 'kpx']);
     },

@@ -107,7 +107,7 @@ export async function runSyncScenarios(job: SyncJob, progress: Progress): Promis
   const namespaces = await createNodeNamespace();
   try {
     const exec = namespaces.execIn(namespaces.node);
-    const dataplane = await createBenchDataplane(job.backend, exec, job.impl);
+    const dataplane = await createBenchDataplane(job.backend, exec, namespaces.spawnerIn(namespaces.node), job.impl);
     const store = new ClusterStore(config.nodeName);
     const session = new Session(store, new SyncEngine({ store, config, dataplanes: [dataplane] }));
     const cluster = new SyntheticCluster(job.services, job.endpoints, job.seed, BENCH_NODE_IP);
@@ -150,6 +150,7 @@ export async function runSyncScenarios(job: SyncJob, progress: Progress): Promis
     } else {
       await dataplane.cleanup();
     }
+    dataplane.close();
     return records;
   } finally {
     await namespaces.destroy();

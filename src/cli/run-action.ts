@@ -9,7 +9,7 @@ import { pino, type Logger } from 'pino';
 import { resolveRunConfig, type RunConfig, type RunFlags } from '../config/run-config.js';
 import { conntrackCleaner } from '../dataplane/conntrack-cleaner.js';
 import { cleanupEverything, createDataplanes, removeOtherMode } from '../dataplane/create.js';
-import { exec } from '../dataplane/exec.js';
+import { exec, spawnTool } from '../dataplane/exec.js';
 import { Daemon } from '../sync/daemon.js';
 import { UsageError, type CliIO } from './io.js';
 
@@ -60,7 +60,7 @@ export async function runAction(flags: RunFlags, io: CliIO): Promise<void> {
   if (config.cleanup) return cleanupAction(logger, io);
 
   const kubeConfig = loadKubeConfig(config.kubeconfig);
-  const dataplanes = await createDataplanes(config.mode, exec, logger);
+  const dataplanes = await createDataplanes(config.mode, exec, spawnTool, logger);
   const daemon = new Daemon({
     config,
     kubeConfig,

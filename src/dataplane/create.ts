@@ -4,7 +4,7 @@
  */
 import { access } from 'node:fs/promises';
 import type { Logger } from 'pino';
-import { mustExec, type Exec } from './exec.js';
+import { mustExec, type Exec, type Spawn } from './exec.js';
 import { cleanupIptables, createIptablesDataplane } from './iptables-dataplane.js';
 import { detectIptablesFlavour, iptablesTools, type IptablesFlavour } from './iptables-flavour.js';
 import { cleanupNftables, createNftablesDataplane } from './nftables-dataplane.js';
@@ -28,8 +28,8 @@ async function familyWorks(mode: ProxyMode, family: 4 | 6, exec: Exec, flavour: 
   return result.code === 0 ? null : `${argv.join(' ')} failed: ${result.stderr.trim()}`;
 }
 
-/** One dataplane per family that works here; throws when none does. */
-export async function createDataplanes(mode: ProxyMode, exec: Exec, logger: Logger): Promise<Dataplane[]> {
+/** One dataplane per family that works here, its tools run by `exec` and `spawn`; throws when none does. */
+export async function createDataplanes(mode: ProxyMode, exec: Exec, spawn: Spawn, logger: Logger): Promise<Dataplane[]> {
   const flavour = await detectIptablesFlavour(exec);
   if (mode === 'iptables') logger.info({ flavour }, 'iptables flavour');
   const dataplanes: Dataplane[] = [];
@@ -42,7 +42,7 @@ export async function createDataplanes(mode: ProxyMode, exec: Exec, logger: Logg
     dataplanes.push(
       mode === 'iptables'
         ? await createIptablesDataplane({ exec, family, flavour, logger })
-        : await createNftablesDataplane({ exec, family, logger }),
+        : await createNftablesDataplane({ exec, spawn, family, logger }),
     );
   }
   if (dataplanes.length === 0) throw new Error(`${mode}: neither IPv4 nor IPv6 can be programmed on this host`);

@@ -2,7 +2,7 @@
  * Running the kernel tools: argv arrays and stdin, never a shell, so no string from the
  * cluster is ever interpreted by one.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 
 export interface ExecResult {
   code: number;
@@ -16,6 +16,17 @@ export interface ExecOptions {
 }
 
 export type Exec = (argv: string[], opts?: ExecOptions) => Promise<ExecResult>;
+
+/**
+ * Starts a long-running tool with piped stdio (argv, never a shell). Tests and the
+ * benchmark wrap it, as they wrap Exec, to run the tool inside their own namespace.
+ */
+export type Spawn = (argv: string[], opts?: { env?: NodeJS.ProcessEnv }) => ChildProcess;
+
+export const spawnTool: Spawn = ([cmd, ...args], opts = {}) => {
+  if (cmd === undefined) throw new Error('kpx bug: empty command');
+  return spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], env: opts.env });
+};
 
 /** Thrown by `mustExec` when a tool exits non-zero; carries what it printed. */
 export class ExecError extends Error {

@@ -110,6 +110,9 @@ class IptablesDataplane implements Dataplane {
     return this.last === null ? null : renderIptablesRestore(this.last);
   }
 
+  /** iptables-restore runs once per sync: nothing is kept running. */
+  close(): void {}
+
   async cleanup(): Promise<void> {
     this.last = null;
     this.forceFull = true;

@@ -1,9 +1,11 @@
 /**
- * The nftables dataplane: one `nft -f -` transaction per sync, planned by
- * backend/nftables/plan.ts against the table state kept in memory. nft 1.0.6 reads text
- * from a piped stdin fine (only `-j -f -` needs a file: it opens /dev/stdin, ENXIO on a
- * socket). The state advances only when nft exits 0; otherwise it is dropped, so the next
- * sync recreates the whole table.
+ * The nftables dataplane: one nft transaction per sync, planned by backend/nftables/plan.ts
+ * against the table state kept in memory. A full batch goes to a one-shot `nft -f -` (nft
+ * 1.0.6 reads text from a piped stdin fine; only `-j -f -` needs a file: it opens
+ * /dev/stdin, ENXIO on a socket), whose memory (~370 MB for 10k services) is returned when
+ * it exits. A partial batch goes to a long-lived `nft -i` (nft-session.ts) when a Spawn is
+ * given and nft's CLI answers, else to a one-shot nft too. The state advances only when the
+ * batch was accepted; otherwise it is dropped, so the next sync recreates the whole table.
  */
 import type { Logger } from 'pino';
 import type { RulesetIntent } from '../compile/intent.js';
@@ -13,11 +15,14 @@ import { TABLE_NAME } from '../backend/nftables/names.js';
 import { planNftUpdate, renderNftOps, updateNftState } from '../backend/nftables/plan.js';
 import { renderNftText } from '../backend/nftables/render.js';
 import type { NftTableState } from '../backend/nftables/table-state.js';
-import type { Exec } from './exec.js';
+import type { Exec, ExecResult, Spawn } from './exec.js';
+import { NftSession, SessionUnavailable } from './nft-session.js';
 import { ApplyError, type Dataplane, type SyncOptions, type SyncReport } from './types.js';
 
 export interface NftablesDataplaneOptions {
   exec: Exec;
+  /** Starts the `nft -i` session for partial batches; without it every batch is one-shot. */
+  spawn?: Spawn;
   family: 4 | 6;
   logger?: Logger;
 }
@@ -52,10 +57,24 @@ export async function cleanupNftables(exec: Exec, family: 4 | 6): Promise<void> 
 
 export async function createNftablesDataplane(opts: NftablesDataplaneOptions): Promise<Dataplane> {
   const { exec, family, logger } = opts;
+  let session = opts.spawn ? new NftSession(opts.spawn) : null;
   let state: NftTableState | null = null;
   /** The intent of the last accepted sync; its full text is rendered only on demand. */
   let applied: RulesetIntent | null = null;
   let appliedText: string | null = null;
+
+  async function applyPartial(text: string): Promise<ExecResult> {
+    if (session !== null) {
+      try {
+        return await session.run(text, APPLY_TIMEOUT_MS);
+      } catch (err) {
+        if (!(err instanceof SessionUnavailable)) throw err;
+        logger?.warn({ family, reason: err.message }, 'nft -i unavailable; every batch starts nft from now on');
+        session = null;
+      }
+    }
+    return exec(['nft', '-f', '-'], { stdin: text, timeoutMs: APPLY_TIMEOUT_MS });
+  }
 
   async function sync(intent: RulesetIntent, syncOpts: SyncOptions): Promise<SyncReport> {
     if (intent.family !== family) throw new Error(`kpx bug: IPv${intent.family} intent for the IPv${family} dataplane`);
@@ -70,10 +89,10 @@ export async function createNftablesDataplane(opts: NftablesDataplaneOptions): P
     const text = renderNftOps(ops);
     const t3 = performance.now();
     if (text !== '') {
-      const result = await exec(['nft', '-f', '-'], { stdin: text, timeoutMs: APPLY_TIMEOUT_MS });
+      const result = ops.full ? await exec(['nft', '-f', '-'], { stdin: text, timeoutMs: APPLY_TIMEOUT_MS }) : await applyPartial(text);
       if (result.code !== 0) {
         logger?.warn({ family, full: ops.full, bytes: text.length }, 'nft rejected the batch; next sync recreates the table');
-        throw new ApplyError(`nft -f (IPv${family}, ${ops.full ? 'full' : 'partial'}) exited ${result.code}`, result.stderr);
+        throw new ApplyError(`nft (IPv${family}, ${ops.full ? 'full' : 'partial'} batch) exited ${result.code}`, result.stderr);
       }
     }
     const t4 = performance.now();
@@ -108,6 +127,9 @@ export async function createNftablesDataplane(opts: NftablesDataplaneOptions): P
       // The state is the applied table; after a refused batch only the intent is left.
       appliedText ??= renderNftText(state !== null ? state.toRuleset() : lowerNftables(applied));
       return appliedText;
+    },
+    close() {
+      session?.close();
     },
     async cleanup() {
       await cleanupNftables(exec, family);

@@ -68,4 +68,6 @@ export interface Dataplane {
   lastApplied(): string | null;
   /** Removes everything this mode installs for this family (kpx's and kube-proxy's), nothing else. */
   cleanup(): Promise<void>;
+  /** Stops what the dataplane keeps running (the nft session); the rules stay. */
+  close(): void;
 }

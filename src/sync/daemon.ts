@@ -132,6 +132,7 @@ export class Daemon {
     await this.runner.stop();
     await this.serviceHealth.stop();
     await Promise.all(this.servers.map((s) => s.stop()));
+    for (const d of this.opts.dataplanes) d.close();
   }
 
   private describeRulesets(): string | null {

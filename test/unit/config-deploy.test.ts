@@ -73,7 +73,7 @@ describe('deploy/kpx.yaml', () => {
     expect(c.readinessProbe.httpGet).toEqual({ path: '/healthz', port: 10256 });
   });
 
-  it('mounts the xtables lock, /lib/modules read-only and the config it passes to --config', () => {
+  it('mounts the xtables lock, /lib/modules read-only, a writable /tmp and the config it passes to --config', () => {
     const pod = byKind('DaemonSet').spec.template.spec;
     const [c] = pod.containers;
     const volume = (name: string): Obj => pod.volumes.find((v: Obj) => v.name === name);
@@ -81,6 +81,10 @@ describe('deploy/kpx.yaml', () => {
     expect(volume(mount('/run/xtables.lock').name).hostPath).toEqual({ path: '/run/xtables.lock', type: 'FileOrCreate' });
     expect(mount('/lib/modules').readOnly).toBe(true);
     expect(volume(mount('/lib/modules').name).hostPath.path).toBe('/lib/modules');
+    // The root filesystem is read-only; the nft session writes its batch files to /tmp.
+    expect(c.securityContext.readOnlyRootFilesystem).toBe(true);
+    expect(mount('/tmp').readOnly).toBeUndefined();
+    expect(volume(mount('/tmp').name).emptyDir).toMatchObject({ medium: 'Memory' });
 
     expect(c.args[0]).toBe('run');
     const configArg = (c.args as string[]).find((a) => a.startsWith('--config='))!;

@@ -28,6 +28,7 @@ class RecordingDataplane implements Dataplane {
     return null;
   }
   async cleanup(): Promise<void> {}
+  close(): void {}
 }
 
 const config = { nodeName: 'node-a', nodeIPs: ['192.168.50.10'], clusterCIDRs: ['10.244.0.0/16'], masqueradeAll: false, nodePortAddresses: [] };

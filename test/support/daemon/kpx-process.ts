@@ -56,13 +56,20 @@ const TOOLS = ['nft', 'iptables-nft-restore', 'iptables-legacy-restore', 'ip6tab
 
 /**
  * A directory of wrappers for the tools that apply rules: while `marker` exists, a write
- * (`nft -f`, `*-restore`) fails as a broken tool would; otherwise the real tool runs.
+ * fails as a broken tool would (`nft -f`, `*-restore` exit 1; in a running `nft -i`, each
+ * batch's include line is swapped for a rule nft refuses); otherwise the real tool runs.
  * Prepend it to the daemon's PATH.
  */
 export async function writeToolStubs(dir: string, marker: string, realPath: (tool: string) => string): Promise<void> {
+  const m = JSON.stringify(marker);
+  const session =
+    `case " $* " in *" -i "*)\n` +
+    `  while IFS= read -r line; do\n` +
+    `    if [ -e ${m} ] && [ "\${line#include }" != "$line" ]; then echo 'add rule ip kpx kpx-test-stub-refuses accept'; else printf '%s\\n' "$line"; fi\n` +
+    `  done | "$REAL" "$@"\n  exit $?;;\nesac\n`;
   for (const tool of TOOLS) {
     const writes = tool === 'nft' ? 'case " $* " in *" -f "*|*" -j -f "*) ;; *) exec "$REAL" "$@";; esac\n' : '';
-    const script = `#!/bin/sh\nREAL=${JSON.stringify(realPath(tool))}\nif [ -e ${JSON.stringify(marker)} ]; then\n${writes}  echo "kpx test stub: ${tool} refuses to apply" >&2\n  exit 1\nfi\nexec "$REAL" "$@"\n`;
+    const script = `#!/bin/sh\nREAL=${JSON.stringify(realPath(tool))}\n${tool === 'nft' ? session : ''}if [ -e ${m} ]; then\n${writes}  echo "kpx test stub: ${tool} refuses to apply" >&2\n  exit 1\nfi\nexec "$REAL" "$@"\n`;
     const path = join(dir, tool);
     await writeFile(path, script);
     await chmod(path, 0o755);
