@@ -2,12 +2,12 @@
  * ClusterState + flags → the RulesetIntent of one IP family. Pure; problems are returned.
  */
 import { familyOf } from '../model/ip.js';
-import type { ClusterState, EndpointSlice, IPFamily, Problem, Service } from '../model/types.js';
+import type { ClusterState, EndpointSlice, IPFamily, NodeInfo, Problem, Service } from '../model/types.js';
 import type { CompileContext } from './context.js';
 import type { CompileResult, ProxyConfig, RulesetIntent, ServicePortIntent } from './intent.js';
 import { nodePortAddressing, primaryNodeIPs, type NodePortAddressing } from './node-addresses.js';
 import { compareStrings } from './order.js';
-import { resolveConflicts, type TrimmedCopies } from './conflicts.js';
+import { resolveConflicts } from './conflicts.js';
 import { compileServicePort, familyAddresses } from './service-port.js';
 
 export type { CompileContext } from './context.js';
@@ -40,32 +40,29 @@ export interface CompileSetup {
   nodePorts: NodePortAddressing;
 }
 
-export function compileSetup(state: ClusterState, config: ProxyConfig, family: IPFamily): CompileSetup {
-  const nodeIPs = primaryNodeIPs(config, state.node, family);
+export function compileSetup(node: NodeInfo | null, config: ProxyConfig, family: IPFamily): CompileSetup {
+  const nodeIPs = primaryNodeIPs(config, node, family);
   return {
-    ctx: { family, nodeName: config.nodeName, nodeLabels: state.node?.labels ?? {}, nodeIPs },
+    ctx: { family, nodeName: config.nodeName, nodeLabels: node?.labels ?? {}, nodeIPs },
     nodePorts: nodePortAddressing(config, nodeIPs, family),
   };
 }
 
 /**
- * The ruleset from every service's port intents, in state order: sorted, conflicts
- * resolved. `copies` lets a caller keep the trimmed copies of conflicting ports stable.
+ * The ruleset from service port intents already sorted by compareServicePorts with their
+ * conflicts resolved (`resolved`, see conflicts.ts); problems are the setup's and those.
  */
 export function assembleRuleset(
-  state: ClusterState,
+  serviceCIDRs: readonly string[],
   config: ProxyConfig,
   setup: CompileSetup,
-  ports: ServicePortIntent[],
-  copies?: TrimmedCopies,
+  resolved: { services: ServicePortIntent[]; problems: Problem[] },
 ): CompileResult {
   const { ctx, nodePorts } = setup;
   const problems: Problem[] = [];
   if (nodePorts.fallbackReason !== null) {
     problems.push({ kind: 'Node', namespace: '', name: config.nodeName, reason: nodePorts.fallbackReason });
   }
-  ports.sort(compareServicePorts);
-  const resolved = resolveConflicts(ports, copies);
   problems.push(...resolved.problems);
 
   const podCIDRs = config.clusterCIDRs.filter((cidr) => familyOf(cidr) === ctx.family);
@@ -75,13 +72,14 @@ export function assembleRuleset(
     podCIDRs: podCIDRs.length > 0 ? podCIDRs : null,
     nodeIPs: ctx.nodeIPs,
     nodePortCIDRs: nodePorts.cidrs,
-    serviceCIDRs: state.serviceCIDRs.filter((cidr) => familyOf(cidr) === ctx.family),
+    serviceCIDRs: serviceCIDRs.filter((cidr) => familyOf(cidr) === ctx.family),
     services: resolved.services,
   };
   return { intent, problems };
 }
 
-const NO_SLICES: readonly EndpointSlice[] = Object.freeze([]);
+/** The slice list of a service that has none: one frozen empty list, so identity compares. */
+export const NO_SLICES: readonly EndpointSlice[] = Object.freeze([]);
 
 /** Whether `key` is `namespace/name` of `service`, checked without building it. */
 function isKeyOf(key: string, service: Service): boolean {
@@ -104,10 +102,11 @@ export function serviceSlices(state: ClusterState, service: Service, key?: strin
 }
 
 export function compileRuleset(state: ClusterState, config: ProxyConfig, family: IPFamily): CompileResult {
-  const setup = compileSetup(state, config, family);
+  const setup = compileSetup(state.node, config, family);
   const ports: ServicePortIntent[] = [];
   for (const [key, service] of state.services) {
     for (const port of compileService(service, serviceSlices(state, service, key), setup.ctx)) ports.push(port);
   }
-  return assembleRuleset(state, config, setup, ports);
+  ports.sort(compareServicePorts);
+  return assembleRuleset(state.serviceCIDRs, config, setup, resolveConflicts(ports));
 }

@@ -43,7 +43,7 @@ function trimmedAlike(copy: ServicePortIntent, externalIPs: string[], loadBalanc
 }
 
 /** The claim keys of one service port; built once per port object (the daemon keeps them). */
-interface ClaimKeys {
+export interface ClaimKeys {
   cluster: string;
   external: string[];
   loadBalancer: string[];
@@ -52,7 +52,7 @@ interface ClaimKeys {
 
 const claimKeyCache = new WeakMap<ServicePortIntent, ClaimKeys>();
 
-function claimKeys(sp: ServicePortIntent): ClaimKeys {
+export function claimKeys(sp: ServicePortIntent): ClaimKeys {
   let keys = claimKeyCache.get(sp);
   if (keys === undefined) {
     const proto = sp.protocol.toUpperCase();
@@ -68,10 +68,22 @@ function claimKeys(sp: ServicePortIntent): ClaimKeys {
   return keys;
 }
 
-/** `services` must be sorted; returns them with conflicting addresses removed. */
+export function allClaimKeys(keys: ClaimKeys): string[] {
+  return keys.nodePort === null ? [keys.cluster, ...keys.external, ...keys.loadBalancer] : [keys.cluster, ...keys.external, ...keys.loadBalancer, keys.nodePort];
+}
+
+/**
+ * `services` must be sorted; returns them with conflicting addresses removed.
+ *
+ * `contested`, when given, holds every key claimed by more than one of `services`: a port
+ * claiming none of them is kept as it is without claiming. That is the same result, since
+ * only ports sharing a contested key can take anything from each other, and the order
+ * among those is unchanged.
+ */
 export function resolveConflicts(
   services: readonly ServicePortIntent[],
   copies?: TrimmedCopies,
+  contested?: ReadonlySet<string>,
 ): {
   services: ServicePortIntent[];
   problems: Problem[];
@@ -80,6 +92,10 @@ export function resolveConflicts(
   const kept: ServicePortIntent[] = [];
   for (const sp of services) {
     const keys = claimKeys(sp);
+    if (contested !== undefined && !allClaimKeys(keys).some((key) => contested.has(key))) {
+      kept.push(sp);
+      continue;
+    }
     if (!claim(claims, keys.cluster, sp, 'cluster IP ')) continue;
     const externalIPs = sp.externalIPs.filter((_ip, i) => claim(claims, keys.external[i] as string, sp, 'external IP '));
     const loadBalancerIPs = sp.loadBalancerIPs.filter((_ip, i) => claim(claims, keys.loadBalancer[i] as string, sp, 'load balancer IP '));

@@ -7,6 +7,8 @@
 import _ from 'lodash';
 import { rawIdentityKey } from '../model/metadata.js';
 import { normalizeEndpointSlice, normalizeNode, normalizeService, recognisedKind } from '../model/snapshot.js';
+import { NO_SLICES } from '../compile/compile.js';
+import type { ClusterDelta, ServiceChange } from '../compile/incremental.js';
 import type { ClusterState, EndpointSlice, NodeInfo, Problem, Service } from '../model/types.js';
 
 export interface StoreEvent {
@@ -14,14 +16,17 @@ export interface StoreEvent {
   object: unknown;
 }
 
-export interface StoreSnapshot {
-  state: ClusterState;
-  /** `namespace/name` of services whose Service or slices changed; null: everything (first take, Node change). */
-  changed: Set<string> | null;
+/**
+ * What changed since the previous take. Everything (the first take, a Node change) comes
+ * as the whole `state`; otherwise `delta` holds just the services whose Service or slices
+ * changed, so a partial sync costs nothing per unchanged service. Both are the store's
+ * objects as of the take, never changed afterwards (a new event replaces, not mutates).
+ */
+export type StoreSnapshot = ({ state: ClusterState; delta: null } | { state: null; delta: ClusterDelta }) & {
   /** Services and EndpointSlices changed since the previous take (kube-proxy's change counters). */
   serviceChanges: number;
   endpointChanges: number;
-}
+};
 
 export interface ApplyResult {
   /** The object's problems now (empty when it is valid or deleted). */
@@ -63,19 +68,30 @@ export class ClusterStore {
     return [...this.problems.values()].flat();
   }
 
-  take(): StoreSnapshot {
+  /** A copy of everything the store holds now, services in key order. */
+  state(): ClusterState {
     const sortedKeys = (this.sortedKeys ??= [...this.services.keys()].sort());
-    const state: ClusterState = {
+    return {
       services: new Map(sortedKeys.map((key) => [key, this.services.get(key) as Service])),
       slicesByService: new Map(this.slicesByService),
       node: this.node,
       serviceCIDRs: [],
     };
-    const snapshot = { state, changed: this.changed, serviceChanges: this.serviceChanges, endpointChanges: this.endpointChanges };
+  }
+
+  take(): StoreSnapshot {
+    const counts = { serviceChanges: this.serviceChanges, endpointChanges: this.endpointChanges };
+    const snapshot: StoreSnapshot = this.changed === null ? { state: this.state(), delta: null, ...counts } : { state: null, delta: this.delta(this.changed), ...counts };
     this.changed = new Set();
     this.serviceChanges = 0;
     this.endpointChanges = 0;
     return snapshot;
+  }
+
+  private delta(changed: ReadonlySet<string>): ClusterDelta {
+    const services = new Map<string, ServiceChange>();
+    for (const key of changed) services.set(key, { service: this.services.get(key), slices: this.slicesByService.get(key) ?? NO_SLICES });
+    return { node: this.node, serviceCIDRs: [], services };
   }
 
   private markService(key: string): void {

@@ -58,7 +58,7 @@ export class SyncEngine {
     const started = this.now();
     const snapshot = this.opts.store.take();
     const snapshotMs = this.now() - started;
-    let full = this.needFull || opts.full === true || snapshot.changed === null;
+    let full = this.needFull || opts.full === true || snapshot.state !== null;
     let drift: string | null = null;
     if (!full && opts.probe === true) {
       const reasons: string[] = [];
@@ -75,8 +75,9 @@ export class SyncEngine {
     for (const [i, dataplane] of this.opts.dataplanes.entries()) {
       const t0 = this.now();
       // Compiling is pure, so a full sync (drift repair) can reuse what is compiled; only a
-      // snapshot that lost track of its changes (first take, Node change) recompiles it all.
-      const compiled = this.compilers[i]!.compile(snapshot.state, snapshot.changed);
+      // snapshot of everything (first take, Node change) recompiles it all.
+      const compiler = this.compilers[i]!;
+      const compiled = snapshot.state !== null ? compiler.rebuild(snapshot.state) : compiler.update(snapshot.delta);
       const compileMs = this.now() - t0;
       // Only the first family reports compile problems: they are the same cluster objects.
       if (families.length === 0) problems.push(...compiled.problems);

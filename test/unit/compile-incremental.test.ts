@@ -75,13 +75,25 @@ describe('IncrementalCompiler', () => {
     expect(byService(result.intent.services, 'b')[0]?.clusterEndpoints.map((ep) => ep.ip)).toEqual(['10.180.0.3']);
   });
 
-  it('recompiles a service whose objects were replaced even if the caller missed it', () => {
+  it('trusts `changed`: a service it does not name keeps its ports (the store names every change)', () => {
     const compiler = new IncrementalCompiler(cfg, 4);
-    compiler.compile(initial, null);
+    const first = compiler.compile(initial, null).intent.services;
     const next = withServices(initial, { ...svcA, externalIPs: [] });
     const result = compiler.compile(next, new Set());
-    expect(result).toEqual(compileRuleset(next, cfg, 4));
-    expect(byService(result.intent.services, 'c')[0]?.externalIPs).toEqual(['198.51.100.1']);
+    expect(result.intent.services).toEqual(first);
+    expect(compiler.compile(next, new Set(['ns1/a']))).toEqual(compileRuleset(next, cfg, 4));
+  });
+
+  it('resolves a conflict that a partial sync brings in, and lets go of it when it leaves', () => {
+    const compiler = new IncrementalCompiler(cfg, 4);
+    const withoutA = withoutService(initial, 'ns1/a');
+    compiler.compile(withoutA, null);
+    const conflicting = compiler.compile(initial, new Set(['ns1/a']));
+    expect(conflicting).toEqual(compileRuleset(initial, cfg, 4));
+    expect(byService(conflicting.intent.services, 'c')[0]?.externalIPs).toEqual([]);
+    const resolved = compiler.compile(withoutA, new Set(['ns1/a']));
+    expect(resolved).toEqual(compileRuleset(withoutA, cfg, 4));
+    expect(resolved.problems).toEqual([]);
   });
 });
 
