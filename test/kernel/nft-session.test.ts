@@ -4,8 +4,9 @@
  * come back with the batch that caused them, a dead nft is replaced, and a build or host
  * where `nft -i` does not answer sends the dataplane back to one-shot nft.
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { exec, spawnTool, type Exec, type Spawn } from '../../src/dataplane/exec.js';
 import { createNftablesDataplane } from '../../src/dataplane/nftables-dataplane.js';
@@ -98,6 +99,21 @@ describe('nft -i session', () => {
     session = new NftSession((argv, o) => spawnInNs(['true', ...argv.slice(1)], o), 2_000);
     await expect(session.run('add table ip t\n', 10_000)).rejects.toBeInstanceOf(SessionUnavailable);
     expect(await nft(['list', 'tables'])).toBe('');
+  });
+
+  it('refuses a temporary directory that an nft include string cannot name', async () => {
+    const odd = mkdtempSync(join(tmpdir(), 'kpx-"odd-'));
+    const saved = process.env.TMPDIR;
+    process.env.TMPDIR = odd;
+    try {
+      session = new NftSession(spawnInNs);
+      await expect(session.run('add table ip t\n', 10_000)).rejects.toThrow(/cannot be named in an nft include/);
+      expect(readdirSync(odd)).toEqual([]);
+    } finally {
+      if (saved === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = saved;
+      rmSync(odd, { recursive: true, force: true });
+    }
   });
 
   it('the dataplane sends partial batches through the session, and falls back to one-shot nft when it is unavailable', async () => {
