@@ -134,7 +134,6 @@ class Session {
 /** Thrown by NftSession.run when `nft -i` cannot be used here; nothing was sent to the kernel. */
 export class SessionUnavailable extends Error {}
 
-
 /**
  * Runs batches through one `nft -i` at a time, started on first use and replaced when it
  * dies, times out or has run MAX_BATCHES. Callers run one batch at a time.
