@@ -16,7 +16,7 @@
  * Anything the batch printed to stderr before it is the batch's error.
  */
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ExecResult, Spawn } from './exec.js';
@@ -125,9 +125,49 @@ class Session {
   }
 
   close(): void {
-    this.child.stdin?.destroy();
+    // SIGKILL before closing stdin: on EOF nft exits by itself and writes its history.
     if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
-    rmSync(this.dir, { recursive: true, force: true });
+    this.child.stdin?.destroy();
+    try {
+      rmSync(this.dir, { recursive: true, force: true });
+    } catch {
+      // Swept by the next session (sweepStaleDirs).
+    }
+    liveDirs.delete(this.dir);
+  }
+}
+
+const DIR_PREFIX = 'kpx-nft-';
+/** The session directories of this process in use now. */
+const liveDirs = new Set<string>();
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes session directories left by a kpx that was killed (SIGKILL, OOM): those of a
+ * process that is gone, and those of this PID not in use here (a container's PID 1 before a
+ * restart; the DaemonSet's /tmp emptyDir outlives the container).
+ */
+function sweepStaleDirs(): void {
+  let names: string[];
+  try {
+    names = readdirSync(tmpdir());
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const match = new RegExp(`^${DIR_PREFIX}(\\d+)-`).exec(name);
+    if (!match) continue;
+    const pid = Number(match[1]);
+    const dir = join(tmpdir(), name);
+    if (pid === process.pid ? !liveDirs.has(dir) : !pidAlive(pid)) rmSync(dir, { recursive: true, force: true });
   }
 }
 
@@ -153,9 +193,10 @@ export class NftSession {
   async run(text: string, timeoutMs: number): Promise<ExecResult> {
     if (this.session !== null && !this.session.usable) this.close();
     if (this.session === null) {
+      sweepStaleDirs();
       let dir: string;
       try {
-        dir = mkdtempSync(join(tmpdir(), 'kpx-nft-'));
+        dir = mkdtempSync(join(tmpdir(), `${DIR_PREFIX}${process.pid}-`));
       } catch (err) {
         throw new SessionUnavailable(`no private directory for nft -i batches in ${tmpdir()}: ${(err as Error).message}`);
       }
@@ -164,8 +205,9 @@ export class NftSession {
         rmSync(dir, { recursive: true, force: true });
         throw new SessionUnavailable(`the temporary directory ${JSON.stringify(dir)} cannot be named in an nft include`);
       }
-      // HOME: libedit's history file goes to the private directory and is deleted with it.
-      const session = new Session(this.spawn(['nft', '-i'], { env: { ...process.env, HOME: dir } }), dir);
+      liveDirs.add(dir);
+      // HOME names a directory that does not exist, so nft cannot write libedit's history.
+      const session = new Session(this.spawn(['nft', '-i'], { env: { ...process.env, HOME: join(dir, 'no-home') } }), dir);
       if (!(await session.handshake(this.handshakeTimeoutMs))) {
         const reason = session.reason;
         session.close();

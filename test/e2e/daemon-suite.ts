@@ -3,7 +3,7 @@
  * test topology, watching a fake API server that speaks the list/watch protocol, and real
  * connections from a pod namespace check what the kernel does after each change.
  */
-import { mkdtemp, rm, unlink, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -26,6 +26,17 @@ const SYNC_PERIOD_MS = 3000;
 
 function answeredBy(results: ProbeResult[]): string[] {
   return [...new Set(results.map((r) => (r.ok ? r.local.replace(/:\d+$/, '') : r.error)))].sort();
+}
+
+/** PIDs of running processes whose environment has an entry starting with `prefix`. */
+async function processesWithEnv(prefix: string): Promise<number[]> {
+  const pids: number[] = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const environ = await readFile(`/proc/${entry}/environ`, 'utf8').catch(() => '');
+    if (environ.split('\0').some((kv) => kv.startsWith(prefix))) pids.push(Number(entry));
+  }
+  return pids;
 }
 
 export function describeDaemonSuite(mode: 'iptables' | 'nftables', tag: string): void {
@@ -207,6 +218,20 @@ export function describeDaemonSuite(mode: 'iptables' | 'nftables', tag: string):
         PROPAGATION_MS,
       );
       expect(answeredBy(await connect(5)).some((r) => r.startsWith('10.244.'))).toBe(false);
+    });
+
+    it('exits 0 on SIGTERM, leaving its rules and no nft session or session directory behind', async () => {
+      const child = kpx!.child;
+      const pid = child.pid!;
+      const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.once('exit', (code, signal) => resolve([code, signal])));
+      child.kill('SIGTERM');
+      expect(await exited, kpx!.output().slice(-3000)).toEqual([0, null]);
+      kpx = null;
+      const session = `kpx-nft-${pid}-`;
+      expect((await readdir(tmpdir())).filter((name) => name.startsWith(session))).toEqual([]);
+      expect(await processesWithEnv(`HOME=${join(tmpdir(), session)}`)).toEqual([]);
+      const table = mode === 'nftables' ? ['nft', 'list', 'tables'] : ['iptables-nft', '-t', 'nat', '-S', 'PREROUTING'];
+      expect((await topo.run(topo.node, table)).stdout).toMatch(mode === 'nftables' ? /^table ip kpx$/m : /KUBE-SERVICES/);
     });
   });
 }

@@ -4,7 +4,8 @@
  * come back with the batch that caused them, a dead nft is replaced, and a build or host
  * where `nft -i` does not answer sends the dataplane back to one-shot nft.
  */
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -85,13 +86,15 @@ describe('nft -i session', () => {
     expect(await nft(['list', 'chains', 'ip'])).toContain('chain c');
   });
 
-  it('keeps its files and libedit history in a private directory, removed on close', async () => {
+  it('keeps its batch file in a private directory, removed on close, and writes no history there', async () => {
     session = new NftSession(spawnInNs);
     expect((await session.run('add table ip t\n', 10_000)).code).toBe(0);
     const mine = ourDirs().filter((d) => !dirsBefore.includes(d));
     expect(mine).toHaveLength(1);
+    const dir = join(tmpdir(), mine[0]!);
+    expect(readdirSync(dir)).toEqual(['batch.nft']);
     session.close();
-    expect(existsSync(`${tmpdir()}/${mine[0]}`)).toBe(false);
+    expect(existsSync(dir)).toBe(false);
   });
 
   it('throws SessionUnavailable when nft -i never answers, before anything reached the kernel', async () => {
@@ -99,6 +102,22 @@ describe('nft -i session', () => {
     session = new NftSession((argv, o) => spawnInNs(['true', ...argv.slice(1)], o), 2_000);
     await expect(session.run('add table ip t\n', 10_000)).rejects.toBeInstanceOf(SessionUnavailable);
     expect(await nft(['list', 'tables'])).toBe('');
+  });
+
+  it('sweeps the directories of a killed kpx (gone, or this PID before a restart), not those of live ones', async () => {
+    const dead = spawnSync('true').pid!;
+    const stale = [`kpx-nft-${dead}-aaaaaa`, `kpx-nft-${process.pid}-bbbbbb`].map((name) => join(tmpdir(), name));
+    const alive = join(tmpdir(), `kpx-nft-${process.ppid}-cccccc`);
+    for (const dir of [...stale, alive]) mkdirSync(dir);
+    try {
+      session = new NftSession(spawnInNs);
+      expect((await session.run('add table ip t\n', 10_000)).code).toBe(0);
+      for (const dir of stale) expect(existsSync(dir), dir).toBe(false);
+      expect(existsSync(alive)).toBe(true);
+      expect(ourDirs().filter((d) => d.startsWith(`kpx-nft-${process.pid}-`))).toHaveLength(1);
+    } finally {
+      for (const dir of [...stale, alive]) rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('refuses a temporary directory that an nft include string cannot name', async () => {
