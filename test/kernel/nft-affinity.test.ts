@@ -10,7 +10,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RulesetIntent } from '../../src/compile/intent.js';
-import { exec, type Exec } from '../../src/dataplane/exec.js';
+import { exec, spawnTool, type Exec } from '../../src/dataplane/exec.js';
 import { createNftablesDataplane } from '../../src/dataplane/nftables-dataplane.js';
 import type { Dataplane } from '../../src/dataplane/types.js';
 import { createTopology, probe, startEchoServers, type Topology } from '../support/netns/index.js';
@@ -56,11 +56,13 @@ describe.skipIf(!isRoot)('nftables session affinity (real kernel, needs root)', 
     topo = await createTopology('nftaff', { podIPs: 4, remoteIPs: 4 });
     nodeExec = (argv, o) => exec(['ip', 'netns', 'exec', topo.node, ...argv], o);
     stopEcho = (await startEchoServers(topo, topo.remote, [2, 3, 4].map((n) => ({ ip: remote(n), port: PORT, protocol: 'tcp' as const })))).stop;
-    dp = await createNftablesDataplane({ exec: nodeExec, family: 4 });
+    // Partial syncs through the nft -i session, as the daemon runs them.
+    dp = await createNftablesDataplane({ exec: nodeExec, spawn: (argv, o) => spawnTool(['ip', 'netns', 'exec', topo.node, ...argv], o), family: 4 });
     await dp.sync(sticky([2, 3, 4]), { full: true });
   });
 
   afterAll(async () => {
+    dp?.close();
     await stopEcho?.().catch(() => {});
     await topo?.destroy();
   });

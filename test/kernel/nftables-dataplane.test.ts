@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RulesetIntent, ServicePortIntent } from '../../src/compile/intent.js';
 import { lowerNftables } from '../../src/backend/nftables/lower.js';
 import { renderNftText } from '../../src/backend/nftables/render.js';
-import { exec, type Exec } from '../../src/dataplane/exec.js';
+import { exec, spawnTool, type Exec, type Spawn } from '../../src/dataplane/exec.js';
 import { cleanupNftables, createNftablesDataplane } from '../../src/dataplane/nftables-dataplane.js';
 import { ApplyError, type Dataplane } from '../../src/dataplane/types.js';
 import { ep, intent, kitchenSink, svc } from '../unit/nft-fixtures.js';
@@ -23,6 +23,7 @@ const inNs =
   (argv, o) =>
     exec(['ip', 'netns', 'exec', ns, ...argv], o);
 const live = inNs(LIVE);
+const liveSpawn: Spawn = (argv, o) => spawnTool(['ip', 'netns', 'exec', LIVE, ...argv], o);
 const freshNs = inNs(FRESH);
 
 async function nft(run: Exec, args: string[], stdin?: string): Promise<string> {
@@ -96,9 +97,10 @@ describe('nftables dataplane (real kernel)', () => {
     for (const ns of [LIVE, FRESH]) await exec(['ip', 'netns', 'delete', ns]);
   });
 
-  for (const family of [4, 6] as const) {
-    it(`full, then partial syncs (IPv${family}) leave what a fresh full render gives`, async () => {
-      const dp = await createNftablesDataplane({ exec: live, family });
+  for (const [family, via] of [[4, 'one-shot nft'], [6, 'one-shot nft'], [4, 'the nft -i session'], [6, 'the nft -i session']] as const) {
+    it(`full, then partial syncs (IPv${family}, partial batches through ${via}) leave what a fresh full render gives`, async () => {
+      const spawn = via === 'one-shot nft' ? undefined : liveSpawn;
+      const dp = await createNftablesDataplane({ exec: live, spawn, family });
       try {
         const base = kitchenSink(family);
         const first = await dp.sync(base, { full: false });
@@ -115,6 +117,7 @@ describe('nftables dataplane (real kernel)', () => {
         expect((await dp.sync(last, { full: false })).batchBytes).toBe(0);
         expect(dp.lastApplied()).toBe(renderNftText(lowerNftables(last)));
       } finally {
+        dp.close();
         await dp.cleanup();
       }
     });
