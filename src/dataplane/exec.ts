@@ -3,6 +3,7 @@
  * cluster is ever interpreted by one.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import type { Writable } from 'node:stream';
 
 export interface ExecResult {
   code: number;
@@ -11,7 +12,8 @@ export interface ExecResult {
 }
 
 export interface ExecOptions {
-  stdin?: string;
+  /** Written whole, or piece by piece as the tool reads (pieces are produced on demand). */
+  stdin?: string | Iterable<string>;
   timeoutMs?: number;
 }
 
@@ -46,6 +48,7 @@ export const exec: Exec = (argv, opts = {}) =>
       return;
     }
     const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], timeout: opts.timeoutMs });
+    let inputError: string | null = null;
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (d: Buffer) => out.push(d));
@@ -55,13 +58,38 @@ export const exec: Exec = (argv, opts = {}) =>
       resolve({
         code: code ?? 128,
         stdout: Buffer.concat(out).toString('utf8'),
-        stderr: Buffer.concat(err).toString('utf8') + (signal ? `killed by ${signal}` : ''),
+        stderr: Buffer.concat(err).toString('utf8') + (signal ? `killed by ${signal}` : '') + (inputError === null ? '' : `; its input failed: ${inputError}`),
       }),
     );
     // A tool that exits early (bad flag) closes stdin; that is reported by its exit code.
     child.stdin.on('error', () => {});
-    child.stdin.end(opts.stdin ?? '');
+    if (typeof opts.stdin === 'string' || opts.stdin === undefined) child.stdin.end(opts.stdin ?? '');
+    else {
+      // Input that fails half-way must not reach the tool as a shorter batch: kill it unread.
+      feed(child.stdin, opts.stdin).catch((e: unknown) => {
+        inputError = e instanceof Error ? e.message : String(e);
+        child.kill('SIGKILL');
+      });
+    }
   });
+
+/** Writes `pieces` to `stdin`, each once the previous one is taken (a stopped tool ends it). */
+async function feed(stdin: Writable, pieces: Iterable<string>): Promise<void> {
+  for (const piece of pieces) {
+    if (stdin.destroyed) return;
+    if (stdin.write(piece)) continue;
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        stdin.off('drain', done);
+        stdin.off('close', done);
+        resolve();
+      };
+      stdin.on('drain', done);
+      stdin.on('close', done);
+    });
+  }
+  stdin.end();
+}
 
 export async function mustExec(run: Exec, argv: string[], opts?: ExecOptions): Promise<ExecResult> {
   const result = await run(argv, opts);

@@ -12,7 +12,7 @@ import type { RulesetIntent } from '../compile/intent.js';
 import { nftDriftProbe, nftDriftReason } from '../backend/nftables/drift.js';
 import { lowerNftables } from '../backend/nftables/lower.js';
 import { TABLE_NAME } from '../backend/nftables/names.js';
-import { planNftUpdate, renderNftOps, updateNftState } from '../backend/nftables/plan.js';
+import { planNftUpdate, renderFullChunks, renderNftOps, updateNftState } from '../backend/nftables/plan.js';
 import { renderNftText } from '../backend/nftables/render.js';
 import type { NftTableState } from '../backend/nftables/table-state.js';
 import type { Exec, ExecResult, Spawn } from './exec.js';
@@ -55,6 +55,26 @@ export async function cleanupNftables(exec: Exec, family: 4 | 6): Promise<void> 
   if (result.code !== 0) throw new ApplyError(`nft: deleting ${doomed.join(', ')} failed`, result.stderr);
 }
 
+/** Pieces produced on demand (iterate once), counting their bytes and the time spent producing them. */
+class MeasuredPieces implements Iterable<string> {
+  bytes = 0;
+  ms = 0;
+
+  constructor(private readonly source: Iterable<string>) {}
+
+  *[Symbol.iterator](): Iterator<string> {
+    const it = this.source[Symbol.iterator]();
+    for (;;) {
+      const start = performance.now();
+      const next = it.next();
+      this.ms += performance.now() - start;
+      if (next.done) return;
+      this.bytes += Buffer.byteLength(next.value);
+      yield next.value;
+    }
+  }
+}
+
 export async function createNftablesDataplane(opts: NftablesDataplaneOptions): Promise<Dataplane> {
   const { exec, family, logger } = opts;
   let session = opts.spawn ? new NftSession(opts.spawn) : null;
@@ -86,26 +106,29 @@ export async function createNftablesDataplane(opts: NftablesDataplaneOptions): P
     const t1 = performance.now();
     const ops = planNftUpdate(update);
     const t2 = performance.now();
-    const text = renderNftOps(ops);
+    // A full batch is rendered while nft reads it (renderMs is the time spent rendering,
+    // applyMs the rest); a partial one is rendered first and goes to the session as a file.
+    const full = ops.full ? new MeasuredPieces(renderFullChunks(ops)) : null;
+    const text = ops.full ? null : renderNftOps(ops);
     const t3 = performance.now();
-    if (text !== '') {
-      const result = ops.full ? await exec(['nft', '-f', '-'], { stdin: text, timeoutMs: APPLY_TIMEOUT_MS }) : await applyPartial(text);
-      if (result.code !== 0) {
-        logger?.warn({ family, full: ops.full, bytes: text.length }, 'nft rejected the batch; next sync recreates the table');
-        throw new ApplyError(`nft (IPv${family}, ${ops.full ? 'full' : 'partial'} batch) exited ${result.code}`, result.stderr);
-      }
+    const bytes = () => full?.bytes ?? Buffer.byteLength(text ?? '');
+    const result = full !== null ? await exec(['nft', '-f', '-'], { stdin: full, timeoutMs: APPLY_TIMEOUT_MS }) : text ? await applyPartial(text) : null;
+    if (result !== null && result.code !== 0) {
+      logger?.warn({ family, full: ops.full, bytes: bytes() }, 'nft rejected the batch; next sync recreates the table');
+      throw new ApplyError(`nft (IPv${family}, ${ops.full ? 'full' : 'partial'} batch) exited ${result.code}`, result.stderr);
     }
     const t4 = performance.now();
     state = ops.state;
     if (applied !== intent) appliedText = null;
     applied = intent;
+    const renderMs = t3 - t2 + (full?.ms ?? 0);
     return {
       full: ops.full,
       lowerMs: t1 - t0,
       planMs: t2 - t1,
-      renderMs: t3 - t2,
-      applyMs: t4 - t3,
-      batchBytes: Buffer.byteLength(text),
+      renderMs,
+      applyMs: t4 - t2 - renderMs,
+      batchBytes: bytes(),
       written: ops.written,
       deleted: ops.deleted,
       problems: [],

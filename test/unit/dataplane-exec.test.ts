@@ -10,6 +10,32 @@ describe('exec', () => {
     expect(echo.stdout).toBe('$HOME; x\n');
   });
 
+  it('writes stdin piece by piece, each produced once the tool has taken the previous one', async () => {
+    const piece = 'x'.repeat(1 << 20) + '\n';
+    let produced = 0;
+    function* pieces(): Generator<string> {
+      for (let i = 0; i < 8; i++) {
+        produced++;
+        yield piece;
+      }
+    }
+    const result = await exec(['wc', '-c'], { stdin: pieces() });
+    expect(result.stdout.trim()).toBe(String(8 * piece.length));
+    expect(produced).toBe(8);
+  });
+
+  it('kills the tool, unread to the end, when its input fails half-way', async () => {
+    function* failing(): Generator<string> {
+      yield 'first line\n';
+      throw new Error('render bug');
+    }
+    // `wc` would print a count if it saw the input end.
+    const result = await exec(['wc', '-c'], { stdin: failing() });
+    expect(result.code).not.toBe(0);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toContain('its input failed: render bug');
+  });
+
   it('reports a missing binary and a failing one', async () => {
     expect((await exec(['/nonexistent/kpx-tool'])).code).toBe(127);
     await expect(mustExec(exec, ['sh', '-c', 'echo broken >&2; exit 3'])).rejects.toThrow(ExecError);

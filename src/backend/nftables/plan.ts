@@ -17,7 +17,7 @@
 import type { RulesetIntent } from '../../compile/intent.js';
 import type { NftChain, NftElement, NftRuleset, NftStatement } from './model.js';
 import { TABLE_NAME } from './names.js';
-import { chainDeclaration, elementText, renderNftText, ruleText, setDeclaration, valueText } from './render-text.js';
+import { chainDeclaration, elementText, renderNftChunks, ruleText, setDeclaration, valueText } from './render-text.js';
 import { globalKey, NftTableState, type NftSetDecl, type Touched } from './table-state.js';
 
 export interface NftPlanOptions {
@@ -74,7 +74,12 @@ export function planNftUpdate(update: NftUpdate): NftOps {
 }
 
 export function renderNftOps(ops: NftOps): string {
-  return ops.full ? fullText(ops.state, ops.ruleset, ops.before) : partialText(ops.state, ops);
+  return ops.full ? [...fullChunks(ops.state, ops.ruleset, ops.before)].join('') : partialText(ops.state, ops);
+}
+
+/** A full batch's text in pieces (renderNftChunks), for writing to nft as it is rendered. */
+export function renderFullChunks(ops: NftOps & { full: true }): Generator<string> {
+  return fullChunks(ops.state, ops.ruleset, ops.before);
 }
 
 /** All three steps. */
@@ -104,10 +109,14 @@ function fullDeletes(state: NftTableState, before: Shape): { sets: NftSetDecl[];
   return { sets, chains: [...before.chains].filter((name) => !state.chain(name)) };
 }
 
-function fullText(state: NftTableState, ruleset: NftRuleset, before: Shape | null): string {
+function* fullChunks(state: NftTableState, ruleset: NftRuleset, before: Shape | null): Generator<string> {
   const prefix = prefixOf(state);
-  const body = renderNftText(ruleset);
-  if (before === null) return `add table ${prefix}\ndelete table ${prefix}\n${body}`;
+  yield before === null ? `add table ${prefix}\ndelete table ${prefix}\n` : `${refillHead(state, before, prefix)}\n`;
+  yield* renderNftChunks(ruleset);
+}
+
+/** What a flush-and-refill sends before the table itself. */
+function refillHead(state: NftTableState, before: Shape, prefix: string): string {
   const lines = [`add table ${prefix}`, `flush table ${prefix}`];
   for (const decl of state.setDecls()) {
     const old = before.sets.get(decl.name);
@@ -120,7 +129,7 @@ function fullText(state: NftTableState, ruleset: NftRuleset, before: Shape | nul
   const gone = fullDeletes(state, before);
   for (const decl of gone.sets) lines.push(`delete ${kindOf(decl)} ${prefix} ${decl.name}`);
   for (const name of gone.chains) lines.push(`delete chain ${prefix} ${name}`);
-  return `${lines.join('\n')}\n${body}`;
+  return lines.join('\n');
 }
 
 const sameElement = (a: NftElement, b: NftElement) => elementText(a) === elementText(b);

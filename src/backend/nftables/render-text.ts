@@ -147,19 +147,46 @@ export function chainDeclaration(prefix: string, c: Pick<NftChain, 'name' | 'bas
   return `add chain ${prefix} ${c.name} { type ${c.base.type} hook ${c.base.hook} priority ${priority} ; policy accept ; }`;
 }
 
-export function renderNftText(ruleset: NftRuleset): string {
+/** Lines per chunk of the rules and declarations: big enough to amortise a pipe write. */
+const LINES_PER_CHUNK = 512;
+
+/**
+ * renderNftText in pieces, each ending in a newline: the daemon writes a full batch to nft
+ * while it renders the next piece, so the text of a whole table (10 MB at 10k services)
+ * never exists at once and nft starts reading before the last set is rendered.
+ */
+export function* renderNftChunks(ruleset: NftRuleset): Generator<string> {
   const prefix = `${ruleset.family} ${ruleset.table}`;
-  const lines: string[] = [`add table ${prefix} { comment ${JSON.stringify(ruleset.comment)} ; }`];
-  for (const c of ruleset.chains) lines.push(chainDeclaration(prefix, c));
-  for (const s of ruleset.sets) lines.push(setDeclaration(prefix, s));
-  // One string per set: 250k element lines would otherwise sit in `lines` as ropes until
-  // the final join (10k services: peak RSS of a full sync 441-488 -> 396 MiB).
-  for (const s of ruleset.sets) {
-    if (s.elements.length === 0) continue;
-    lines.push(`add element ${prefix} ${s.name} {\n\t${s.elements.map(elementText).join(',\n\t')}\n}`);
+  let lines: string[] = [`add table ${prefix} { comment ${JSON.stringify(ruleset.comment)} ; }`];
+  function* flushIfFull(): Generator<string> {
+    if (lines.length < LINES_PER_CHUNK) return;
+    yield `${lines.join('\n')}\n`;
+    lines = [];
   }
   for (const c of ruleset.chains) {
-    for (const r of c.rules) lines.push(`add rule ${prefix} ${c.name} ${ruleText(ruleset.family, r)}`);
+    lines.push(chainDeclaration(prefix, c));
+    yield* flushIfFull();
   }
-  return `${lines.join('\n')}\n`;
+  for (const s of ruleset.sets) {
+    lines.push(setDeclaration(prefix, s));
+    yield* flushIfFull();
+  }
+  if (lines.length > 0) yield `${lines.join('\n')}\n`;
+  lines = [];
+  // One string per set: 250k element lines would otherwise sit in an array as ropes.
+  for (const s of ruleset.sets) {
+    if (s.elements.length === 0) continue;
+    yield `add element ${prefix} ${s.name} {\n\t${s.elements.map(elementText).join(',\n\t')}\n}\n`;
+  }
+  for (const c of ruleset.chains) {
+    for (const r of c.rules) {
+      lines.push(`add rule ${prefix} ${c.name} ${ruleText(ruleset.family, r)}`);
+      yield* flushIfFull();
+    }
+  }
+  if (lines.length > 0) yield `${lines.join('\n')}\n`;
+}
+
+export function renderNftText(ruleset: NftRuleset): string {
+  return [...renderNftChunks(ruleset)].join('');
 }
