@@ -57,13 +57,16 @@ function readSlicePorts(f: Findings, value: unknown): SlicePort[] {
   return ports;
 }
 
-function readHintNames(f: Findings, path: string, value: unknown, check: NameCheck): string[] {
+/** The hints of an endpoint that has none (nearly all): one shared list, not 2 × 100k empty ones. */
+const NO_HINTS: readonly string[] = Object.freeze([]);
+
+function readHintNames(f: Findings, path: string, value: unknown, check: NameCheck): readonly string[] {
   const names: string[] = [];
   readList(f, path, value).forEach((item, i) => {
     const name = readName(f, `${path}[${i}].name`, field(readRecord(f, `${path}[${i}]`, item), 'name'), check);
     if (name !== null && !names.includes(name)) names.push(name);
   });
-  return names;
+  return names.length > 0 ? names : NO_HINTS;
 }
 
 /** One item of `endpoints`; paths are relative to it (see `Findings.within`). */

@@ -64,8 +64,8 @@ export interface SliceEndpoint {
   /** '' when not set. */
   nodeName: string;
   zone: string;
-  zoneHints: string[];
-  nodeHints: string[];
+  zoneHints: readonly string[];
+  nodeHints: readonly string[];
 }
 
 export interface EndpointSlice {
