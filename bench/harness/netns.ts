@@ -12,6 +12,7 @@
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { exec, mustExec, type Exec, type Spawn } from '../../src/dataplane/exec.js';
+import { pidAlive } from '../../src/dataplane/pid.js';
 
 export const PREFIX = 'kpxbch';
 const NAME = /^kpxbch-(\d+)-[0-9a-f]{4}-[a-z]+$/;
@@ -33,15 +34,6 @@ export interface Namespaces {
   /** spawnIn as a dataplane's Spawn (stdin piped too). */
   spawnerIn(ns: string): Spawn;
   destroy(): Promise<void>;
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** Deletes namespaces of earlier benchmark processes that died without cleaning up. */

@@ -20,6 +20,7 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ExecResult, Spawn } from './exec.js';
+import { pidAlive } from './pid.js';
 
 const SENTINEL = 'kpx-batch-end-';
 
@@ -140,15 +141,6 @@ class Session {
 const DIR_PREFIX = 'kpx-nft-';
 /** The session directories of this process in use now. */
 const liveDirs = new Set<string>();
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /**
  * Removes session directories left by a kpx that was killed (SIGKILL, OOM): those of a

@@ -10,6 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { runCommand } from './exec.js';
+import { pidAlive } from '../../../src/dataplane/pid.js';
 
 export const ROLES = ['node', 'pods', 'remote', 'client'] as const;
 export type Role = (typeof ROLES)[number];
@@ -40,15 +41,6 @@ export async function listNamespaces(): Promise<string[]> {
     .split('\n')
     .map((line) => line.trim().split(/\s+/)[0] ?? '')
     .filter((name) => name !== '');
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 function ageMs(name: string, now: number): number {
