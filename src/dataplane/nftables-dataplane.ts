@@ -1,9 +1,9 @@
 /**
  * The nftables dataplane: one nft transaction per sync, planned by backend/nftables/plan.ts
- * against the table state kept in memory. A full batch goes to a one-shot `nft -f -` (nft
- * 1.0.6 reads text from a piped stdin fine; only `-j -f -` needs a file: it opens
- * /dev/stdin, ENXIO on a socket), whose memory (~370 MB for 10k services) is returned when
- * it exits. A partial batch goes to a long-lived `nft -i` (nft-session.ts) when a Spawn is
+ * against the table state kept in memory. A full batch is written, as it is rendered, to a
+ * one-shot `nft -f -` (nft 1.0.6 reads text from a piped stdin fine; only `-j -f -` needs a
+ * file: it opens /dev/stdin, ENXIO on a socket), whose memory (~370 MB for 10k services) is
+ * returned when it exits. A partial batch goes to a long-lived `nft -i` (nft-session.ts) when a Spawn is
  * given and nft's CLI answers, else to a one-shot nft too. The state advances only when the
  * batch was accepted; otherwise it is dropped, so the next sync recreates the whole table.
  */

@@ -42,6 +42,11 @@ export interface SyncEngineOptions {
 export class SyncEngine {
   private readonly now: () => number;
   private needFull = true;
+  /**
+   * A compile threw (a kpx bug): the compilers may hold half of a delta, and the store has
+   * moved past it, so the next sync compiles everything from the store's whole state.
+   */
+  private needRebuild = false;
   /** One per dataplane, in order: unchanged services keep their intent objects across syncs. */
   private readonly compilers: IncrementalCompiler[];
 
@@ -57,8 +62,9 @@ export class SyncEngine {
   async sync(opts: { full?: boolean; probe?: boolean } = {}): Promise<SyncOutcome> {
     const started = this.now();
     const snapshot = this.opts.store.take();
+    const state = snapshot.state ?? (this.needRebuild ? this.opts.store.state() : null);
     const snapshotMs = this.now() - started;
-    let full = this.needFull || opts.full === true || snapshot.state !== null;
+    let full = this.needFull || opts.full === true || state !== null;
     let drift: string | null = null;
     if (!full && opts.probe === true) {
       const reasons: string[] = [];
@@ -77,7 +83,13 @@ export class SyncEngine {
       // Compiling is pure, so a full sync (drift repair) can reuse what is compiled; only a
       // snapshot of everything (first take, Node change) recompiles it all.
       const compiler = this.compilers[i]!;
-      const compiled = snapshot.state !== null ? compiler.rebuild(snapshot.state) : compiler.update(snapshot.delta);
+      let compiled;
+      try {
+        compiled = state !== null ? compiler.rebuild(state) : compiler.update(snapshot.delta!);
+      } catch (error) {
+        this.needRebuild = true;
+        throw error;
+      }
       const compileMs = this.now() - t0;
       // Only the first family reports compile problems: they are the same cluster objects.
       if (families.length === 0) problems.push(...compiled.problems);
@@ -88,6 +100,7 @@ export class SyncEngine {
         families.push({ family: dataplane.family, compileMs, report: null, error: error as Error, intent: compiled.intent });
       }
     }
+    this.needRebuild = false;
     const ok = families.every((f) => f.error === null);
     this.needFull = !ok;
     return { full, snapshotMs, families, problems, serviceChanges: snapshot.serviceChanges, endpointChanges: snapshot.endpointChanges, ok, drift };

@@ -1,4 +1,5 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { IncrementalCompiler } from '../../src/compile/incremental.js';
 import type { RulesetIntent } from '../../src/compile/intent.js';
 import { ApplyError, type Dataplane, type SyncOptions, type SyncReport } from '../../src/dataplane/types.js';
 import { ClusterStore } from '../../src/sync/cluster-store.js';
@@ -57,6 +58,27 @@ describe('SyncEngine', () => {
     expect((await engine.sync()).full).toBe(true);
     expect(dp.calls.map((c) => c.full)).toEqual([true, false, false, true]);
     expect(dp.calls[1]?.services).toEqual(['default/a', 'default/b']);
+  });
+
+  it('after a compile that threw, compiles everything from the store, changes of the failed sync included', async () => {
+    const store = new ClusterStore('node-a');
+    const dp = new RecordingDataplane(4);
+    const engine = new SyncEngine({ store, config, dataplanes: [dp] });
+    store.apply({ type: 'ADDED', object: service('a', '10.96.0.1') });
+    await engine.sync();
+    store.apply({ type: 'ADDED', object: service('b', '10.96.0.2') });
+    const update = vi.spyOn(IncrementalCompiler.prototype, 'update').mockImplementationOnce(() => {
+      throw new Error('compiler bug');
+    });
+    try {
+      await expect(engine.sync()).rejects.toThrow('compiler bug');
+    } finally {
+      update.mockRestore();
+    }
+    // b's change was taken by the failed sync; the rebuild still has it.
+    expect(await engine.sync()).toMatchObject({ full: true, ok: true });
+    expect(dp.calls.at(-1)).toEqual({ full: true, services: ['default/a', 'default/b'] });
+    expect((await engine.sync()).full).toBe(false);
   });
 
   it('a Node change makes the sync full; a forced full sync is full', async () => {
