@@ -43,33 +43,36 @@ function trimmedAlike(copy: ServicePortIntent, externalIPs: string[], loadBalanc
 }
 
 /** The claim keys of one service port; built once per port object (the daemon keeps them). */
-export interface ClaimKeys {
+interface ClaimKeys {
   cluster: string;
   external: string[];
   loadBalancer: string[];
   nodePort: string | null;
+  /** All of the above, each once. */
+  all: readonly string[];
 }
 
 const claimKeyCache = new WeakMap<ServicePortIntent, ClaimKeys>();
 
-export function claimKeys(sp: ServicePortIntent): ClaimKeys {
+function claimKeys(sp: ServicePortIntent): ClaimKeys {
   let keys = claimKeyCache.get(sp);
   if (keys === undefined) {
     const proto = sp.protocol.toUpperCase();
     const destination = (ip: string) => `${ip} ${sp.port}/${proto}`;
-    keys = {
-      cluster: destination(sp.clusterIP),
-      external: sp.externalIPs.map(destination),
-      loadBalancer: sp.loadBalancerIPs.map(destination),
-      nodePort: sp.nodePort !== 0 ? `node port ${sp.nodePort}/${proto}` : null,
-    };
+    const cluster = destination(sp.clusterIP);
+    const external = sp.externalIPs.map(destination);
+    const loadBalancer = sp.loadBalancerIPs.map(destination);
+    const nodePort = sp.nodePort !== 0 ? `node port ${sp.nodePort}/${proto}` : null;
+    const all = [...new Set([cluster, ...external, ...loadBalancer, ...(nodePort === null ? [] : [nodePort])])];
+    keys = { cluster, external, loadBalancer, nodePort, all };
     claimKeyCache.set(sp, keys);
   }
   return keys;
 }
 
-export function allClaimKeys(keys: ClaimKeys): string[] {
-  return keys.nodePort === null ? [keys.cluster, ...keys.external, ...keys.loadBalancer] : [keys.cluster, ...keys.external, ...keys.loadBalancer, keys.nodePort];
+/** Every address `sp` claims, each once. */
+export function claimedKeys(sp: ServicePortIntent): readonly string[] {
+  return claimKeys(sp).all;
 }
 
 /**
@@ -92,7 +95,7 @@ export function resolveConflicts(
   const kept: ServicePortIntent[] = [];
   for (const sp of services) {
     const keys = claimKeys(sp);
-    if (contested !== undefined && !allClaimKeys(keys).some((key) => contested.has(key))) {
+    if (contested !== undefined && !keys.all.some((key) => contested.has(key))) {
       kept.push(sp);
       continue;
     }

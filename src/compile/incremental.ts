@@ -8,8 +8,8 @@
  */
 import _ from 'lodash';
 import type { ClusterState, EndpointSlice, IPFamily, NodeInfo, Service } from '../model/types.js';
-import { assembleRuleset, compareServicePorts, compileService, compileSetup, NO_SLICES, serviceSlices, type CompileSetup } from './compile.js';
-import { allClaimKeys, claimKeys, resolveConflicts, type TrimmedCopies } from './conflicts.js';
+import { assembleRuleset, compareServicePorts, compileService, compileSetup, serviceSlices, type CompileSetup } from './compile.js';
+import { claimedKeys, resolveConflicts, type TrimmedCopies } from './conflicts.js';
 import type { CompileResult, ProxyConfig, ServicePortIntent } from './intent.js';
 
 /** One service as it is now: `service` undefined when it is gone. */
@@ -31,13 +31,13 @@ interface CompiledService {
   ports: ServicePortIntent[];
 }
 
-/** How many ports claim each address (a port's duplicate keys count once); the keys claimed more than once. */
+/** How many ports claim each address; the addresses claimed by more than one. */
 class ClaimCounts {
   private readonly counts = new Map<string, number>();
   readonly contested = new Set<string>();
 
   add(sp: ServicePortIntent): void {
-    for (const key of new Set(allClaimKeys(claimKeys(sp)))) {
+    for (const key of claimedKeys(sp)) {
       const count = (this.counts.get(key) ?? 0) + 1;
       this.counts.set(key, count);
       if (count > 1) this.contested.add(key);
@@ -45,7 +45,7 @@ class ClaimCounts {
   }
 
   remove(sp: ServicePortIntent): void {
-    for (const key of new Set(allClaimKeys(claimKeys(sp)))) {
+    for (const key of claimedKeys(sp)) {
       const count = (this.counts.get(key) ?? 0) - 1;
       if (count > 0) this.counts.set(key, count);
       else this.counts.delete(key);
@@ -95,22 +95,6 @@ export class IncrementalCompiler {
     private readonly family: IPFamily,
   ) {}
 
-  /**
-   * Full intent for `state`. Recompiles only services whose `namespace/name` is in `changed`
-   * (null = everything: first call, node change), trusting that no other service changed
-   * (ClusterStore reports every change); every service when the node's facts that shape a
-   * service (name, labels, primary IPs) differ from the previous call.
-   */
-  compile(state: ClusterState, changed: ReadonlySet<string> | null): CompileResult {
-    if (changed === null) return this.rebuild(state);
-    const services = new Map<string, ServiceChange>();
-    for (const key of changed) {
-      const service = state.services.get(key);
-      services.set(key, { service, slices: service ? serviceSlices(state, service, key) : NO_SLICES });
-    }
-    return this.update({ node: state.node, serviceCIDRs: state.serviceCIDRs, services });
-  }
-
   /** Everything compiled afresh from `state`. */
   rebuild(state: ClusterState): CompileResult {
     this.setup = compileSetup(state.node, this.config, this.family);
@@ -123,7 +107,11 @@ export class IncrementalCompiler {
     return this.assemble(state.serviceCIDRs);
   }
 
-  /** The previous result with `delta`'s services recompiled (all of them if the node's facts changed). */
+  /**
+   * The previous result with `delta`'s services recompiled, trusting that no other service
+   * changed (ClusterStore reports every change); every service when the node's facts that
+   * shape a service (name, labels, primary IPs) differ from the previous call.
+   */
   update(delta: ClusterDelta): CompileResult {
     const setup = compileSetup(delta.node, this.config, this.family);
     const contextChanged = this.setup !== null && !_.isEqual(this.setup.ctx, setup.ctx);

@@ -2,9 +2,9 @@
 import { describe, expect, it } from 'vitest';
 import { lowerIptables } from '../../src/backend/iptables/lower.js';
 import { renderIptablesRestore } from '../../src/backend/iptables/render.js';
-import { compileRuleset } from '../../src/compile/compile.js';
+import { compileRuleset, NO_SLICES, serviceSlices } from '../../src/compile/compile.js';
 import { IncrementalCompiler } from '../../src/compile/incremental.js';
-import type { ServicePortIntent } from '../../src/compile/intent.js';
+import type { CompileResult, ServicePortIntent } from '../../src/compile/intent.js';
 import type { ClusterState, Service } from '../../src/model/types.js';
 import { clusterState, config, endpoint, node, port, service, slice } from './compile-fixtures.js';
 
@@ -35,6 +35,18 @@ function withoutService(state: ClusterState, key: string): ClusterState {
   return { ...state, services: map };
 }
 
+/** What the store hands the compiler: everything (`changed` null), or the services named in `changed`. */
+function compile(compiler: IncrementalCompiler, state: ClusterState, changed: string[] | null): CompileResult {
+  if (changed === null) return compiler.rebuild(state);
+  const services = new Map(
+    changed.map((key) => {
+      const service = state.services.get(key);
+      return [key, { service, slices: service ? serviceSlices(state, service, key) : NO_SLICES }] as const;
+    }),
+  );
+  return compiler.update({ node: state.node, serviceCIDRs: state.serviceCIDRs, services });
+}
+
 const byService = (ports: ServicePortIntent[], name: string) => ports.filter((sp) => sp.service === name);
 
 describe('IncrementalCompiler', () => {
@@ -42,10 +54,10 @@ describe('IncrementalCompiler', () => {
 
   it('keeps the port objects of services not changed, and recompiles the changed one', () => {
     const compiler = new IncrementalCompiler(cfg, 4);
-    const first = compiler.compile(initial, null).intent.services;
+    const first = compile(compiler, initial, null).intent.services;
     const svcB2 = { ...svcB, ports: [port({ port: 8080 })] };
     const next = withServices(initial, svcB2);
-    const second = compiler.compile(next, new Set(['ns1/b']));
+    const second = compile(compiler, next, ['ns1/b']);
 
     expect(second).toEqual(compileRuleset(next, cfg, 4));
     expect(byService(second.intent.services, 'a')[0]).toBe(byService(first, 'a')[0]);
@@ -57,9 +69,9 @@ describe('IncrementalCompiler', () => {
 
   it('gives a conflict to the next claimant when the winner goes away', () => {
     const compiler = new IncrementalCompiler(cfg, 4);
-    compiler.compile(initial, null);
+    compile(compiler, initial, null);
     const next = withoutService(initial, 'ns1/a');
-    const result = compiler.compile(next, new Set(['ns1/a']));
+    const result = compile(compiler, next, ['ns1/a']);
 
     expect(result).toEqual(compileRuleset(next, cfg, 4));
     expect(byService(result.intent.services, 'c')[0]?.externalIPs).toEqual(['198.51.100.1']);
@@ -67,31 +79,31 @@ describe('IncrementalCompiler', () => {
 
   it('recompiles every service when the node changes, even if the caller names no service', () => {
     const compiler = new IncrementalCompiler(cfg, 4);
-    compiler.compile(initial, null);
+    compile(compiler, initial, null);
     // b's endpoints are hinted one per zone: moving this node to zone-b swaps b's endpoint.
     const next: ClusterState = { ...initial, node: node({ labels: { 'topology.kubernetes.io/zone': 'zone-b' } }) };
-    const result = compiler.compile(next, new Set());
+    const result = compile(compiler, next, []);
     expect(result).toEqual(compileRuleset(next, cfg, 4));
     expect(byService(result.intent.services, 'b')[0]?.clusterEndpoints.map((ep) => ep.ip)).toEqual(['10.180.0.3']);
   });
 
   it('trusts `changed`: a service it does not name keeps its ports (the store names every change)', () => {
     const compiler = new IncrementalCompiler(cfg, 4);
-    const first = compiler.compile(initial, null).intent.services;
+    const first = compile(compiler, initial, null).intent.services;
     const next = withServices(initial, { ...svcA, externalIPs: [] });
-    const result = compiler.compile(next, new Set());
+    const result = compile(compiler, next, []);
     expect(result.intent.services).toEqual(first);
-    expect(compiler.compile(next, new Set(['ns1/a']))).toEqual(compileRuleset(next, cfg, 4));
+    expect(compile(compiler, next, ['ns1/a'])).toEqual(compileRuleset(next, cfg, 4));
   });
 
   it('resolves a conflict that a partial sync brings in, and lets go of it when it leaves', () => {
     const compiler = new IncrementalCompiler(cfg, 4);
     const withoutA = withoutService(initial, 'ns1/a');
-    compiler.compile(withoutA, null);
-    const conflicting = compiler.compile(initial, new Set(['ns1/a']));
+    compile(compiler, withoutA, null);
+    const conflicting = compile(compiler, initial, ['ns1/a']);
     expect(conflicting).toEqual(compileRuleset(initial, cfg, 4));
     expect(byService(conflicting.intent.services, 'c')[0]?.externalIPs).toEqual([]);
-    const resolved = compiler.compile(withoutA, new Set(['ns1/a']));
+    const resolved = compile(compiler, withoutA, ['ns1/a']);
     expect(resolved).toEqual(compileRuleset(withoutA, cfg, 4));
     expect(resolved.problems).toEqual([]);
   });
@@ -103,9 +115,9 @@ describe('lowering the intents of successive syncs', () => {
 
   it('reuses the chains of unchanged service ports and renders what a fresh lowering renders', () => {
     const compiler = new IncrementalCompiler(cfg, 4);
-    const first = lowerIptables(compiler.compile(initial, null).intent);
+    const first = lowerIptables(compile(compiler, initial, null).intent);
     const next = withServices(initial, { ...svcB, ports: [port({ port: 8080 })] });
-    const intent = compiler.compile(next, new Set(['ns1/b'])).intent;
+    const intent = compile(compiler, next, ['ns1/b']).intent;
     const second = lowerIptables(intent);
 
     expect(second.serviceChains.get('ns1/a:http')?.[0]).toBe(first.serviceChains.get('ns1/a:http')?.[0]);
@@ -114,7 +126,7 @@ describe('lowering the intents of successive syncs', () => {
   });
 
   it('lowers a service port again when the ruleset-wide context changes', () => {
-    const intent = new IncrementalCompiler(cfg, 4).compile(initial, null).intent;
+    const intent = compile(new IncrementalCompiler(cfg, 4), initial, null).intent;
     render(intent);
     const masqueradeAll = { ...intent, masquerade: { ...intent.masquerade, all: true } };
     expect(render(masqueradeAll)).toBe(render(structuredClone(masqueradeAll)));

@@ -152,8 +152,8 @@ const LINES_PER_CHUNK = 512;
 
 /**
  * renderNftText in pieces, each ending in a newline: the daemon writes a full batch to nft
- * while it renders the next piece, so the text of a whole table (10 MB at 10k services)
- * never exists at once and nft starts reading before the last set is rendered.
+ * piece by piece, so the text of a whole table (10 MB at 10k services) never exists at once.
+ * (It saves memory only: nft 1.0.6 starts its work once it has read all of its input.)
  */
 export function* renderNftChunks(ruleset: NftRuleset): Generator<string> {
   const prefix = `${ruleset.family} ${ruleset.table}`;
