@@ -151,6 +151,23 @@ export function chainDeclaration(prefix: string, c: Pick<NftChain, 'name' | 'bas
 const LINES_PER_CHUNK = 512;
 
 /**
+ * Elements per `add element` command. Each command's text is built by appending to one
+ * string and lives only until it is written: one string for a whole set (~100k elements
+ * at 10k services, 430k at 44k) sat in V8's large-object space and made the old
+ * generation collect; at 44k rendering took 1.7 s instead of 0.65 s, and 150 MB more heap.
+ */
+const ELEMENTS_PER_COMMAND = 2048;
+
+function* elementCommands(prefix: string, set: string, elements: readonly NftElement[]): Generator<string> {
+  for (let start = 0; start < elements.length; start += ELEMENTS_PER_COMMAND) {
+    const end = Math.min(elements.length, start + ELEMENTS_PER_COMMAND);
+    let text = `add element ${prefix} ${set} {\n\t${elementText(elements[start]!)}`;
+    for (let i = start + 1; i < end; i++) text += `,\n\t${elementText(elements[i]!)}`;
+    yield `${text}\n}\n`;
+  }
+}
+
+/**
  * renderNftText in pieces, each ending in a newline: the daemon writes a full batch to nft
  * piece by piece, so the text of a whole table (10 MB at 10k services) never exists at once.
  * (It saves memory only: nft 1.0.6 starts its work once it has read all of its input.)
@@ -173,11 +190,7 @@ export function* renderNftChunks(ruleset: NftRuleset): Generator<string> {
   }
   if (lines.length > 0) yield `${lines.join('\n')}\n`;
   lines = [];
-  // One string per set: 250k element lines would otherwise sit in an array as ropes.
-  for (const s of ruleset.sets) {
-    if (s.elements.length === 0) continue;
-    yield `add element ${prefix} ${s.name} {\n\t${s.elements.map(elementText).join(',\n\t')}\n}\n`;
-  }
+  for (const s of ruleset.sets) yield* elementCommands(prefix, s.name, s.elements);
   for (const c of ruleset.chains) {
     for (const r of c.rules) {
       lines.push(`add rule ${prefix} ${c.name} ${ruleText(ruleset.family, r)}`);
