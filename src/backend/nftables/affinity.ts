@@ -28,7 +28,7 @@ import { daddr, dport, goto, jump, l4proto, lookup, rule, saddr, type TableBuild
 import { externalPolicyRules } from './external-policy.js';
 import type { NftExpr, NftSet, NftValue } from './model.js';
 import { affinityNames, type Domain } from './names.js';
-import { SET } from './skeleton.js';
+import { SET } from './names.js';
 
 /**
  * Most clients the affinity set remembers, over all services: nft's default for a dynamic

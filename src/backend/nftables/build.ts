@@ -16,9 +16,13 @@ import type {
   NftRuleset,
   NftSet,
   NftStatement,
+  NftType,
   NftValue,
   NftVerdict,
 } from './model.js';
+import { isVerdict } from './model.js';
+import { CLAIM_MAPS } from './names.js';
+import { atomText, valueText, verdictText } from './render-text.js';
 
 export const saddr: NftExpr = { kind: 'field', field: 'saddr' };
 export const daddr: NftExpr = { kind: 'field', field: 'daddr' };
@@ -112,20 +116,47 @@ export function compareValues(a: NftValue, b: NftValue): number {
   return compareStrings(valueSortKey(a), valueSortKey(b));
 }
 
-function atomKey(a: NftAtom): string {
-  if (typeof a === 'string') return a;
-  return typeof a === 'number' ? `#${a}` : `${a.prefix}/${a.len}`;
+/**
+ * An element's key as nft prints it, one flat string (a `+=` rope would stay a rope, with
+ * its pieces, for as long as the table state holds the key). It is the element's identity
+ * in its set: every position of a key has one declared type, so two keys are equal exactly
+ * when their text is; a destination's key is also its identity across the dispatch maps.
+ */
+export function keyText(v: NftValue): string {
+  if (typeof v !== 'object' || !('concat' in v)) return atomText(v);
+  return v.concat.map(atomText).join(' . ');
 }
 
-/**
- * An element's identity within its set (and a destination's across the dispatch maps):
- * atoms joined by ' . ', numbers marked `#` so the port 80 never equals a name "80".
- */
-export function valueKey(v: NftValue): string {
-  if (typeof v !== 'object' || !('concat' in v)) return atomKey(v);
-  // join() makes one flat string; `+=` would keep a rope of cons strings for as long as
-  // the table state holds the key (~2 MiB of heap at 10k services).
-  return v.concat.map(atomKey).join(' . ');
+/** A map element's data (or verdict) as nft prints it. */
+export function dataText(v: NftValue | NftVerdict): string {
+  return isVerdict(v) ? verdictText(v) : valueText(v);
+}
+
+/** An atom nft prints as `text` in a position of `type` (in an interval set, `a/len` is a prefix). */
+function atomFromText(text: string, type: NftType, interval: boolean): NftAtom {
+  if (type === 'inet_service' || type === 'mark') return Number(text);
+  const slash = interval ? text.indexOf('/') : -1;
+  return slash < 0 ? text : { prefix: text.slice(0, slash), len: Number(text.slice(slash + 1)) };
+}
+
+function valueFromText(text: string, types: readonly NftType[], interval: boolean): NftValue {
+  if (types.length === 1) return atomFromText(text, types[0]!, interval);
+  return { concat: text.split(' . ').map((part, i) => atomFromText(part, types[i]!, interval)) };
+}
+
+function verdictFromText(text: string): NftVerdict {
+  const space = text.indexOf(' ');
+  if (space < 0) return { kind: text as 'accept' | 'drop' | 'return' };
+  return { kind: text.slice(0, space) as 'jump' | 'goto', target: text.slice(space + 1) };
+}
+
+/** The element whose keyText and dataText these are, typed by its set's declaration. */
+export function elementFromText(decl: Omit<NftSet, 'elements'>, key: string, data: string): NftElement {
+  const interval = decl.flags.includes('interval');
+  const element: NftElement = { key: valueFromText(key, decl.key, interval) };
+  if (decl.data === 'verdict') element.value = verdictFromText(data);
+  else if (decl.data !== null) element.value = valueFromText(data, [decl.data], false);
+  return element;
 }
 
 function sortElements(elements: readonly NftElement[]): NftElement[] {
@@ -138,21 +169,12 @@ function sortElements(elements: readonly NftElement[]): NftElement[] {
 /**
  * How a builder that lowers one service port sees the rest of the table (see
  * table-state.ts): the skeleton's sets, which it adds elements to without declaring them,
- * and the destinations earlier service ports already hold.
+ * and the destinations earlier service ports hold.
  */
 export interface BuilderScope {
   outerSets: ReadonlySet<string>;
-  /** Whether an earlier part of the table holds `key` (a valueKey) in `set`. */
-  heldOutside(set: string, key: string): boolean;
-}
-
-/** One element as a builder collected it: its set, its valueKey, the element. */
-export interface BuiltElement {
-  set: string;
-  key: string;
-  element: NftElement;
-  /** The part holding it, once its part is in a table state (table-state.ts sets it). */
-  holder: string;
+  /** Whether an earlier part of the table holds the destination `key` (a keyText). */
+  heldOutside(key: string): boolean;
 }
 
 /**
@@ -172,15 +194,22 @@ export interface SharedBundle {
 export interface BuiltParts {
   /** Sets and maps declared here (the bundles' excepted). */
   decls: ReadonlyMap<string, Omit<NftSet, 'elements'>>;
-  /** Elements in insertion order, each (set, key) once. */
-  elements: readonly BuiltElement[];
+  /**
+   * Elements in insertion order, each (set, key) once, as text: three strings per element,
+   * its set, its keyText and its dataText ('' in a set without data). Text is all a batch
+   * needs; toRuleset parses it back by the set's declared types.
+   */
+  elements: readonly string[];
   /** Chains built here (the bundles' excepted). */
   chains: ReadonlyMap<string, NftChain>;
   /** Shared bundles used, each once: a reference instead of a dozen chains and maps per part. */
   bundles: readonly SharedBundle[];
-  /** valueKeys passed to hasElement: the destinations this builder tried to claim. */
+  /** Destinations (keyTexts) this builder tried to claim. */
   probes: readonly string[];
 }
+
+/** Builders with more elements than this find their own elements through a Set. */
+const SCAN_LIMIT = 48;
 
 const NO_DECLS: ReadonlyMap<string, Omit<NftSet, 'elements'>> = new Map();
 const NO_CHAINS: ReadonlyMap<string, NftChain> = new Map();
@@ -188,16 +217,16 @@ const NO_CHAINS: ReadonlyMap<string, NftChain> = new Map();
 /** Collects the chains, sets and elements of a table or of one service port while lowering. */
 export class TableBuilder {
   private readonly decls = new Map<string, Omit<NftSet, 'elements'>>();
-  private readonly elements: BuiltElement[] = [];
-  /** `set\nkey` of every element here. */
-  private readonly seen = new Set<string>();
+  private readonly elements: string[] = [];
+  /** `set\nkey` of every element, once there are more than SCAN_LIMIT (a scan is cheaper below). */
+  private seen: Set<string> | null = null;
   private readonly chains = new Map<string, NftChain>();
   private readonly bundles: SharedBundle[] = [];
   /** Names of the bundles' sets and chains. */
   private readonly bundleSets = new Set<string>();
   private readonly bundleChains = new Set<string>();
   private readonly probes: string[] = [];
-  /** The last key object and its valueKey: a destination's key is passed a dozen times in a row. */
+  /** The last key object and its keyText: a destination's key is passed a dozen times in a row. */
   private lastKey: NftValue | null = null;
   private lastKeyText = '';
 
@@ -220,21 +249,31 @@ export class TableBuilder {
   }
 
   /** One string per key object, so the parts kept between syncs do not hold 12 copies of it. */
-  private keyText(key: NftValue): string {
+  private keyOf(key: NftValue): string {
     if (key !== this.lastKey || typeof key !== 'object') {
       this.lastKey = key;
-      this.lastKeyText = valueKey(key);
+      this.lastKeyText = keyText(key);
     }
     return this.lastKeyText;
   }
 
-  /** Whether `key` is already in the set (or map), here or (scoped) in an earlier part. */
-  hasElement(setName: string, key: NftValue): boolean {
-    const k = this.keyText(key);
-    if (this.seen.has(`${setName}\n${k}`)) return true;
-    if (this.scope === null) return false;
+  private has(set: string, key: string): boolean {
+    const e = this.elements;
+    if (this.seen !== null) return this.seen.has(`${set}\n${key}`);
+    for (let i = 0; i < e.length; i += 3) if (e[i + 1] === key && e[i] === set) return true;
+    return false;
+  }
+
+  /**
+   * Whether the destination `key` is free for this service port: not in a dispatch map
+   * (CLAIM_MAPS) here, nor (scoped) held by an earlier part.
+   */
+  claimable(key: NftValue): boolean {
+    const k = this.keyOf(key);
+    for (const map of CLAIM_MAPS) if (this.has(map, k)) return false;
+    if (this.scope === null) return true;
     this.probes.push(k);
-    return this.scope.heldOutside(setName, k);
+    return !this.scope.heldOutside(k);
   }
 
   /** Adds an element unless its key is taken; returns whether it was added. */
@@ -242,11 +281,15 @@ export class TableBuilder {
     if (!this.hasSet(setName)) {
       throw new Error(`kpx bug: element for undeclared set ${setName}`);
     }
-    const key = this.keyText(element.key);
-    const id = `${setName}\n${key}`;
-    if (this.seen.has(id)) return false;
-    this.seen.add(id);
-    this.elements.push({ set: setName, key, element, holder: '' });
+    const key = this.keyOf(element.key);
+    if (this.has(setName, key)) return false;
+    const e = this.elements;
+    e.push(setName, key, element.value === undefined ? '' : dataText(element.value));
+    if (this.seen !== null) this.seen.add(`${setName}\n${key}`);
+    else if (e.length > SCAN_LIMIT * 3) {
+      this.seen = new Set();
+      for (let i = 0; i < e.length; i += 3) this.seen.add(`${e[i]}\n${e[i + 1]}`);
+    }
     return true;
   }
 

@@ -7,7 +7,7 @@
  */
 import { fibLocal, goto, jump, lookup, rule, saddr, verdict } from './build.js';
 import type { NftRule } from './model.js';
-import { CHAIN, SET } from './skeleton.js';
+import { CHAIN, SET } from './names.js';
 
 export function externalPolicyRules(policy: 'cluster' | 'local', podCIDRs: boolean, cluster: string, local: string | null): NftRule[] {
   if (policy === 'cluster') return [rule(verdict(jump(CHAIN.markForMasquerade))), rule(verdict(goto(cluster)))];

@@ -9,6 +9,44 @@ import { hashPrefix } from '../../compile/names.js';
 export const TABLE_NAME = 'kpx';
 export const TABLE_COMMENT = 'rules for kpx (kube-proxy replacement)';
 
+export const SET = {
+  clusterIPs: 'cluster-ips',
+  serviceCIDRs: 'service-cidrs',
+  podCIDRs: 'pod-cidrs',
+  nodePortAddresses: 'nodeport-addresses',
+  serviceIPs: 'service-ips',
+  serviceNodePorts: 'service-nodeports',
+  noEndpointServices: 'no-endpoint-services',
+  noEndpointNodePorts: 'no-endpoint-nodeports',
+  firewallIPs: 'firewall-ips',
+  firewallAllow: 'firewall-allow',
+  hairpin: 'hairpin-endpoints',
+  affinityServiceIPs: 'affinity-service-ips',
+  affinityNodePorts: 'affinity-nodeports',
+  affinityRecordIPs: 'affinity-record-ips',
+  affinityRecordNodePorts: 'affinity-record-nodeports',
+  /** Declared by the first service port with ClientIP affinity (affinity.ts). */
+  affinity: 'affinity',
+} as const;
+
+export const CHAIN = {
+  services: 'services',
+  markForMasquerade: 'mark-for-masquerade',
+  masquerading: 'masquerading',
+  firewallCheck: 'firewall-check',
+  serviceEndpointsCheck: 'service-endpoints-check',
+  nodePortEndpointsCheck: 'nodeport-endpoints-check',
+  clusterIPsCheck: 'cluster-ips-check',
+  reject: 'reject-chain',
+  affinityRecording: 'affinity-recording',
+} as const;
+
+/**
+ * The dispatch maps: a destination (an address, protocol and port, or a NodePort) belongs
+ * to the service port holding it in one of these, the first in intent order that claims it.
+ */
+export const CLAIM_MAPS: ReadonlySet<string> = new Set([SET.serviceIPs, SET.noEndpointServices, SET.serviceNodePorts, SET.noEndpointNodePorts]);
+
 /** Where a shared chain's maps are keyed: by service address or by NodePort. */
 export type Domain = 'service' | 'nodeport';
 /** Which endpoint list a shared map holds for a destination (see README: "Endpoint lists"). */
@@ -22,12 +60,26 @@ function listPrefix(list: ListKind): string {
   return list === 'local' ? 'local-' : '';
 }
 
+/**
+ * One string per name: a part stores its elements' set names, and 10k parts holding 10k
+ * copies of `endpoint-ips-3` (each hashed again by every Map lookup) cost time and memory.
+ */
+const endpointIPNames = new Map<string, string[]>();
+
+function endpointIPsName(domain: Domain, list: ListKind, i: number): string {
+  const group = `${domainPrefix(domain)}${listPrefix(list)}`;
+  let names = endpointIPNames.get(group);
+  if (!names) endpointIPNames.set(group, (names = []));
+  return (names[i] ??= `${group}endpoint-ips-${i}`);
+}
+
+const endpointPortNames = { service: 'endpoint-ports', nodeport: 'nodeport-endpoint-ports' } as const;
+
 export const sharedNames = {
   /** Map of endpoint addresses at balancing index i. */
-  endpointIPs: (domain: Domain, list: ListKind, i: number) =>
-    `${domainPrefix(domain)}${listPrefix(list)}endpoint-ips-${i}`,
+  endpointIPs: endpointIPsName,
   /** Map of the (single) endpoint port of each destination. */
-  endpointPorts: (domain: Domain) => `${domainPrefix(domain)}endpoint-ports`,
+  endpointPorts: (domain: Domain) => endpointPortNames[domain],
   /** Chain that DNATs to the endpoint at index i. */
   endpoint: (domain: Domain, list: ListKind, i: number) => `${domainPrefix(domain)}${listPrefix(list)}endpoint-${i}`,
   /** Chain that picks one of n indexes at random. */

@@ -15,10 +15,10 @@
  * If it did not, drop both and plan the next sync from null.
  */
 import type { RulesetIntent } from '../../compile/intent.js';
-import type { NftChain, NftElement, NftRuleset, NftStatement } from './model.js';
+import type { NftChain, NftStatement } from './model.js';
 import { TABLE_NAME } from './names.js';
-import { chainDeclaration, elementText, renderNftChunks, ruleText, setDeclaration, valueText } from './render-text.js';
-import { globalKey, NftTableState, type NftSetDecl, type Touched } from './table-state.js';
+import { chainDeclaration, renderNftChunks, ruleText, setDeclaration, type NftTableText } from './render-text.js';
+import { elementLine, globalKey, NftTableState, type NftSetDecl, type Touched } from './table-state.js';
 
 export interface NftPlanOptions {
   full: boolean;
@@ -37,7 +37,7 @@ export type NftUpdate =
 
 /** Step 2 (planning): the commands of the transaction, grouped by kind, in order. */
 export type NftOps =
-  | { full: true; state: NftTableState; ruleset: NftRuleset; before: Shape | null; written: number; deleted: number }
+  | { full: true; state: NftTableState; table: NftTableText; before: Shape | null; written: number; deleted: number }
   | ({ full: false; state: NftTableState; written: number; deleted: number } & PartialOps);
 
 export interface NftPlan {
@@ -70,16 +70,16 @@ export function planNftUpdate(update: NftUpdate): NftOps {
   const { chains, sets, elements } = state.stats();
   const gone = before === null ? null : fullDeletes(state, before);
   const deleted = gone === null ? 0 : gone.sets.length + gone.chains.length;
-  return { full: true, state, ruleset: state.toBatchRuleset(), before, written: chains + sets + elements, deleted };
+  return { full: true, state, table: state.toBatchTable(), before, written: chains + sets + elements, deleted };
 }
 
 export function renderNftOps(ops: NftOps): string {
-  return ops.full ? [...fullChunks(ops.state, ops.ruleset, ops.before)].join('') : partialText(ops.state, ops);
+  return ops.full ? [...fullChunks(ops.state, ops.table, ops.before)].join('') : partialText(ops.state, ops);
 }
 
 /** A full batch's text in pieces (renderNftChunks), for writing to nft as it is rendered. */
 export function renderFullChunks(ops: NftOps & { full: true }): Generator<string> {
-  return fullChunks(ops.state, ops.ruleset, ops.before);
+  return fullChunks(ops.state, ops.table, ops.before);
 }
 
 /** All three steps. */
@@ -109,10 +109,10 @@ function fullDeletes(state: NftTableState, before: Shape): { sets: NftSetDecl[];
   return { sets, chains: [...before.chains].filter((name) => !state.chain(name)) };
 }
 
-function* fullChunks(state: NftTableState, ruleset: NftRuleset, before: Shape | null): Generator<string> {
+function* fullChunks(state: NftTableState, table: NftTableText, before: Shape | null): Generator<string> {
   const prefix = prefixOf(state);
   yield before === null ? `add table ${prefix}\ndelete table ${prefix}\n` : `${refillHead(state, before, prefix)}\n`;
-  yield* renderNftChunks(ruleset);
+  yield* renderNftChunks(table);
 }
 
 /** What a flush-and-refill sends before the table itself. */
@@ -132,7 +132,6 @@ function refillHead(state: NftTableState, before: Shape, prefix: string): string
   return lines.join('\n');
 }
 
-const sameElement = (a: NftElement, b: NftElement) => elementText(a) === elementText(b);
 const sameRules = (a: NftChain, b: NftChain) => JSON.stringify(a.rules) === JSON.stringify(b.rules) && JSON.stringify(a.base) === JSON.stringify(b.base);
 
 /** Sets and maps a chain's rules read or write. */
@@ -185,18 +184,18 @@ function partialOps(state: NftTableState, touched: Touched): NftOps {
   }
 
   const deletes = new Map<string, string[]>();
-  const adds = new Map<string, NftElement[]>();
+  const adds = new Map<string, string[]>();
   const push = <V>(m: Map<string, V[]>, k: string, v: V) => (m.get(k) ?? m.set(k, []).get(k))?.push(v);
   for (const [set, elements] of touched.elements) {
     if (redeclared.has(set)) continue;
     for (const [key, before] of elements) {
       const after = state.element(set, key);
-      const same = before && after && sameElement(before, after);
-      if (before && !same && !droppedSets.has(set)) push(deletes, set, valueText(before.key));
-      if (after && !same) push(adds, set, after);
+      const same = before === after;
+      if (before !== undefined && !same && !droppedSets.has(set)) push(deletes, set, key);
+      if (after !== undefined && !same) push(adds, set, elementLine(key, after));
     }
   }
-  for (const name of redeclared) for (const e of state.setElements(name)) push(adds, name, e);
+  for (const name of redeclared) for (const line of state.elementLines(name)) push(adds, name, line);
 
   const count = (m: Map<string, unknown[]>) => [...m.values()].reduce((n, v) => n + v.length, 0);
   return {
@@ -222,7 +221,8 @@ interface PartialOps {
   deletes: Map<string, string[]>;
   goneSets: NftSetDecl[];
   newSets: NftSetDecl[];
-  adds: Map<string, NftElement[]>;
+  /** Set → elements as nft text. */
+  adds: Map<string, string[]>;
 }
 
 function partialText(state: NftTableState, ops: PartialOps): string {
@@ -234,7 +234,7 @@ function partialText(state: NftTableState, ops: PartialOps): string {
   for (const name of ops.goneChains) lines.push(`delete chain ${prefix} ${name}`);
   for (const decl of ops.goneSets) lines.push(`delete ${kindOf(decl)} ${prefix} ${decl.name}`);
   for (const decl of ops.newSets) lines.push(setDeclaration(prefix, decl));
-  for (const [set, elements] of ops.adds) lines.push(`add element ${prefix} ${set} { ${elements.map(elementText).join(', ')} }`);
+  for (const [set, elements] of ops.adds) lines.push(`add element ${prefix} ${set} { ${elements.join(', ')} }`);
   for (const c of [...ops.newChains, ...ops.changedChains]) {
     for (const r of c.rules) lines.push(`add rule ${prefix} ${c.name} ${ruleText(state.family, r)}`);
   }

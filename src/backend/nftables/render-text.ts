@@ -61,7 +61,7 @@ export function exprText(family: NftFamily, e: NftExpr): string {
   }
 }
 
-function atomText(a: NftAtom): string {
+export function atomText(a: NftAtom): string {
   if (typeof a === 'string') return a;
   return typeof a === 'object' ? `${a.prefix}/${a.len}` : String(a);
 }
@@ -147,8 +147,19 @@ export function chainDeclaration(prefix: string, c: Pick<NftChain, 'name' | 'bas
   return `add chain ${prefix} ${c.name} { type ${c.base.type} hook ${c.base.hook} priority ${priority} ; policy accept ; }`;
 }
 
-/** Lines per chunk of the rules and declarations: big enough to amortise a pipe write. */
-const LINES_PER_CHUNK = 512;
+/**
+ * What renderNftChunks prints: a table whose elements come as text, so the daemon's table
+ * state (which keeps elements as text) and a lowered NftRuleset print through one path.
+ */
+export interface NftTableText {
+  family: NftFamily;
+  table: string;
+  comment: string;
+  chains: readonly NftChain[];
+  sets: ReadonlyArray<Omit<NftSet, 'elements'>>;
+  /** A set's elements as nft prints them: `key`, or `key : data`. */
+  elementLines(set: string): Iterable<string>;
+}
 
 /**
  * Elements per `add element` command. Each command's text is built by appending to one
@@ -158,48 +169,63 @@ const LINES_PER_CHUNK = 512;
  */
 const ELEMENTS_PER_COMMAND = 2048;
 
-function* elementCommands(prefix: string, set: string, elements: readonly NftElement[]): Generator<string> {
-  for (let start = 0; start < elements.length; start += ELEMENTS_PER_COMMAND) {
-    const end = Math.min(elements.length, start + ELEMENTS_PER_COMMAND);
-    let text = `add element ${prefix} ${set} {\n\t${elementText(elements[start]!)}`;
-    for (let i = start + 1; i < end; i++) text += `,\n\t${elementText(elements[i]!)}`;
-    yield `${text}\n}\n`;
+function* elementCommands(prefix: string, set: string, lines: Iterable<string>): Generator<string> {
+  let text = '';
+  let count = 0;
+  for (const line of lines) {
+    text += count === 0 ? `add element ${prefix} ${set} {\n\t${line}` : `,\n\t${line}`;
+    if (++count === ELEMENTS_PER_COMMAND) {
+      yield `${text}\n}\n`;
+      text = '';
+      count = 0;
+    }
   }
+  if (count > 0) yield `${text}\n}\n`;
 }
 
+/** Lines per chunk of the rules and declarations: big enough to amortise a pipe write. */
+const LINES_PER_CHUNK = 512;
+
 /**
- * renderNftText in pieces, each ending in a newline: the daemon writes a full batch to nft
- * piece by piece, so the text of a whole table (10 MB at 10k services) never exists at once.
- * (It saves memory only: nft 1.0.6 starts its work once it has read all of its input.)
+ * A table's `nft -f` text in pieces, each ending in a newline: the daemon writes a full
+ * batch to nft piece by piece, so the text of a whole table (10 MB at 10k services) never
+ * exists at once. (It saves memory only: nft 1.0.6 starts its work once it has read all of
+ * its input.)
  */
-export function* renderNftChunks(ruleset: NftRuleset): Generator<string> {
-  const prefix = `${ruleset.family} ${ruleset.table}`;
-  let lines: string[] = [`add table ${prefix} { comment ${JSON.stringify(ruleset.comment)} ; }`];
+export function* renderNftChunks(table: NftTableText): Generator<string> {
+  const prefix = `${table.family} ${table.table}`;
+  let lines: string[] = [`add table ${prefix} { comment ${JSON.stringify(table.comment)} ; }`];
   function* flushIfFull(): Generator<string> {
     if (lines.length < LINES_PER_CHUNK) return;
     yield `${lines.join('\n')}\n`;
     lines = [];
   }
-  for (const c of ruleset.chains) {
+  for (const c of table.chains) {
     lines.push(chainDeclaration(prefix, c));
     yield* flushIfFull();
   }
-  for (const s of ruleset.sets) {
+  for (const s of table.sets) {
     lines.push(setDeclaration(prefix, s));
     yield* flushIfFull();
   }
   if (lines.length > 0) yield `${lines.join('\n')}\n`;
   lines = [];
-  for (const s of ruleset.sets) yield* elementCommands(prefix, s.name, s.elements);
-  for (const c of ruleset.chains) {
+  for (const s of table.sets) yield* elementCommands(prefix, s.name, table.elementLines(s.name));
+  for (const c of table.chains) {
     for (const r of c.rules) {
-      lines.push(`add rule ${prefix} ${c.name} ${ruleText(ruleset.family, r)}`);
+      lines.push(`add rule ${prefix} ${c.name} ${ruleText(table.family, r)}`);
       yield* flushIfFull();
     }
   }
   if (lines.length > 0) yield `${lines.join('\n')}\n`;
 }
 
+/** A lowered ruleset as NftTableText. */
+export function rulesetTable(ruleset: NftRuleset): NftTableText {
+  const elements = new Map(ruleset.sets.map((s) => [s.name, s.elements]));
+  return { ...ruleset, elementLines: (set) => (elements.get(set) ?? []).map(elementText) };
+}
+
 export function renderNftText(ruleset: NftRuleset): string {
-  return [...renderNftChunks(ruleset)].join('');
+  return [...renderNftChunks(rulesetTable(ruleset))].join('');
 }

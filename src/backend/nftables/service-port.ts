@@ -10,7 +10,8 @@ import { cidrValue, type TableBuilder } from './build.js';
 import { dedicatedExternal, dedicatedInternal, needsDedicatedChains } from './dedicated.js';
 import type { NftValue, NftVerdict } from './model.js';
 import { sharedExternal, sharedInternal } from './shared-paths.js';
-import { rejectVerdict, SET } from './skeleton.js';
+import { SET } from './names.js';
+import { rejectVerdict } from './skeleton.js';
 
 const dropVerdict: NftVerdict = { kind: 'drop' };
 
@@ -18,18 +19,12 @@ function destinationKey(sp: ServicePortIntent, address: string): NftValue {
   return { concat: [address, sp.protocol, sp.port] };
 }
 
-/**
- * A destination belongs to the first service (in intent order) that claims it; a later
- * duplicate (bad input) is skipped rather than producing a batch the kernel rejects.
- */
-function claim(b: TableBuilder, key: NftValue, mapNames: readonly string[]): boolean {
-  return !mapNames.some((name) => b.hasElement(name, key));
-}
-
 function lowerInternal(b: TableBuilder, sp: ServicePortIntent, dedicated: boolean): void {
   const key = destinationKey(sp, sp.clusterIP);
   b.addElement(SET.clusterIPs, { key: sp.clusterIP });
-  if (!claim(b, key, [SET.serviceIPs, SET.noEndpointServices])) return;
+  // A destination belongs to the first service port (in intent order) that claims it; a later
+  // duplicate (bad input) is skipped rather than producing a batch the kernel rejects.
+  if (!b.claimable(key)) return;
   const noEndpoints = sp.internal.noEndpoints;
   if (noEndpoints !== null) {
     b.addElement(SET.noEndpointServices, { key, value: noEndpoints === 'REJECT' ? rejectVerdict : dropVerdict });
@@ -58,7 +53,7 @@ function lowerExternal(b: TableBuilder, intent: RulesetIntent, sp: ServicePortIn
 
   /** One external entry point; false when it was not claimed or leads nowhere. */
   const expose = (domain: 'service' | 'nodeport', key: NftValue, map: string, noEndpointMap: string): boolean => {
-    if (!claim(b, key, [map, noEndpointMap])) return false;
+    if (!b.claimable(key)) return false;
     if (noEndpoints) b.addElement(noEndpointMap, { key, value: noEndpoints });
     if (!reachable) return false;
     const target = dedicated
@@ -77,7 +72,7 @@ function lowerExternal(b: TableBuilder, intent: RulesetIntent, sp: ServicePortIn
   lowerFirewall(b, sp);
 }
 
-/** One service port's elements (and chains, sets) into `b`; claims go through `b.hasElement`. */
+/** One service port's elements (and chains, sets) into `b`; claims go through `b.claimable`. */
 export function lowerServicePort(b: TableBuilder, intent: RulesetIntent, sp: ServicePortIntent): void {
   const dedicated = needsDedicatedChains(sp);
   lowerInternal(b, sp, dedicated);

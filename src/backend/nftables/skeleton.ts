@@ -20,40 +20,9 @@ import {
   type TableBuilder,
 } from './build.js';
 import type { NftExpr, NftRule, NftStatement, NftValue } from './model.js';
+import { CHAIN, SET } from './names.js';
 
 const ctStatusDNAT: NftStatement = { kind: 'match', left: { kind: 'ct-status' }, op: '==', right: 'dnat' };
-
-export const SET = {
-  clusterIPs: 'cluster-ips',
-  serviceCIDRs: 'service-cidrs',
-  podCIDRs: 'pod-cidrs',
-  nodePortAddresses: 'nodeport-addresses',
-  serviceIPs: 'service-ips',
-  serviceNodePorts: 'service-nodeports',
-  noEndpointServices: 'no-endpoint-services',
-  noEndpointNodePorts: 'no-endpoint-nodeports',
-  firewallIPs: 'firewall-ips',
-  firewallAllow: 'firewall-allow',
-  hairpin: 'hairpin-endpoints',
-  affinityServiceIPs: 'affinity-service-ips',
-  affinityNodePorts: 'affinity-nodeports',
-  affinityRecordIPs: 'affinity-record-ips',
-  affinityRecordNodePorts: 'affinity-record-nodeports',
-  /** Declared by the first service port with ClientIP affinity (affinity.ts). */
-  affinity: 'affinity',
-} as const;
-
-export const CHAIN = {
-  services: 'services',
-  markForMasquerade: 'mark-for-masquerade',
-  masquerading: 'masquerading',
-  firewallCheck: 'firewall-check',
-  serviceEndpointsCheck: 'service-endpoints-check',
-  nodePortEndpointsCheck: 'nodeport-endpoints-check',
-  clusterIPsCheck: 'cluster-ips-check',
-  reject: 'reject-chain',
-  affinityRecording: 'affinity-recording',
-} as const;
 
 /** In the ip and ip6 families. Filter chains run before DNAT so they see service addresses. */
 export const PRIORITY = { dstnat: -100, srcnat: 100, filter: -110, filterPostDNAT: -90 } as const;

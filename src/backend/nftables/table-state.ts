@@ -15,9 +15,10 @@
 import _ from 'lodash';
 import type { RulesetIntent, ServicePortIntent } from '../../compile/intent.js';
 import { compareStrings } from '../../compile/order.js';
-import { assembleRuleset, TableBuilder, type BuilderScope, type BuiltElement, type BuiltParts, type SharedBundle } from './build.js';
-import type { NftChain, NftElement, NftRuleset, NftSet } from './model.js';
-import { TABLE_COMMENT, TABLE_NAME } from './names.js';
+import { assembleRuleset, elementFromText, TableBuilder, type BuilderScope, type BuiltParts, type SharedBundle } from './build.js';
+import type { NftChain, NftRuleset, NftSet } from './model.js';
+import { CLAIM_MAPS, TABLE_COMMENT, TABLE_NAME } from './names.js';
+import type { NftTableText } from './render-text.js';
 import { lowerServicePort } from './service-port.js';
 import { addSkeleton } from './skeleton.js';
 
@@ -35,7 +36,8 @@ interface Part {
 
 /** What an update touched, with the values before it (undefined: absent before). */
 export interface Touched {
-  elements: Map<string, Map<string, NftElement | undefined>>;
+  /** Set → keyText → the element's dataText before ('' in a set without data). */
+  elements: Map<string, Map<string, string | undefined>>;
   chains: Map<string, NftChain | undefined>;
   sets: Map<string, NftSetDecl | undefined>;
 }
@@ -63,18 +65,21 @@ export class NftTableState {
   private readonly skeletonSets: ReadonlySet<string>;
   private readonly parts = new Map<string, Part>();
   /**
-   * Set → valueKey → one contributor's element. A key several parts contribute is one of a
-   * key-only set (`cluster-ips` of a multi-port service, `hairpin-endpoints`), whose
-   * elements are all equal; the claimed, valued maps have one holder per key. Those extra
-   * contributors are counted in `sharedKeys` (`set\nkey` → parts), not one object per element.
+   * Set → keyText → dataText ('' in a set without data): strings only, ~258k elements at
+   * 10k services. A key several parts contribute is one of a key-only set (`cluster-ips`
+   * of a multi-port service, `hairpin-endpoints`), whose elements are all equal; the
+   * claimed, valued maps have one holder per key. Those extra contributors are counted in
+   * `sharedKeys` (`set\nkey` → parts).
    */
-  private readonly elements = new Map<string, Map<string, BuiltElement>>();
+  private readonly elements = new Map<string, Map<string, string>>();
   private readonly sharedKeys = new Map<string, number>();
+  /** Destination (keyText) → the part holding it in a dispatch map (CLAIM_MAPS). */
+  private readonly holders = new Map<string, string>();
   private readonly chains = new Map<string, Counted<NftChain>>();
   private readonly sets = new Map<string, Counted<NftSetDecl>>();
   /** Parts using each shared bundle; its chains and sets are counted once while any does. */
   private readonly bundles = new Map<SharedBundle, number>();
-  /** Destination (valueKey) → the service ports that tried to claim it. */
+  /** Destination (keyText) → the service ports that tried to claim it. */
   private readonly wanters = new Map<string, Set<string>>();
 
   private constructor(public intent: RulesetIntent) {
@@ -92,7 +97,7 @@ export class NftTableState {
     const state = new NftTableState(intent);
     const scope: BuilderScope = {
       outerSets: state.skeletonSets,
-      heldOutside: (set, key) => state.elements.get(set)?.has(key) ?? false,
+      heldOutside: (key) => state.holders.has(key),
     };
     for (const sp of intent.services) {
       const key = servicePortKey(sp);
@@ -156,21 +161,18 @@ export class NftTableState {
     position: (key: string) => number,
   ): Map<string, BuiltParts> {
     const lowered = new Map<string, BuiltParts>();
-    const heldNow = new Map<string, Set<string>>();
+    const heldNow = new Set<string>();
     for (const key of order) {
       const sp = spOf(key) as ServicePortIntent;
-      const heldOutside = (set: string, k: string): boolean => {
-        if (heldNow.get(set)?.has(k)) return true;
-        const entry = this.elements.get(set)?.get(k);
-        return entry !== undefined && !redo.has(entry.holder) && position(entry.holder) < position(key);
+      const heldOutside = (k: string): boolean => {
+        if (heldNow.has(k)) return true;
+        const holder = this.holders.get(k);
+        return holder !== undefined && !redo.has(holder) && position(holder) < position(key);
       };
       const built = this.lowerPart(sp, intent, { outerSets: this.skeletonSets, heldOutside });
       lowered.set(key, built);
-      for (const { set, key: k } of built.elements) {
-        let held = heldNow.get(set);
-        if (!held) heldNow.set(set, (held = new Set()));
-        held.add(k);
-      }
+      const e = built.elements;
+      for (let i = 0; i < e.length; i += 3) if (CLAIM_MAPS.has(e[i]!)) heldNow.add(e[i + 1]!);
     }
     return lowered;
   }
@@ -194,21 +196,24 @@ export class NftTableState {
   private add(key: string, part: Part, touched: Touched | null): void {
     this.parts.set(key, part);
     const { built } = part;
-    for (const held of built.elements) {
-      const { set, key: k } = held;
-      held.holder = key;
+    const e = built.elements;
+    for (let i = 0; i < e.length; i += 3) {
+      const set = e[i]!;
+      const k = e[i + 1]!;
       let entries = this.elements.get(set);
       if (!entries) this.elements.set(set, (entries = new Map()));
-      const entry = entries.get(k);
       if (touched) {
         const before = touchedMap(touched.elements, set);
-        if (!before.has(k)) before.set(k, entry?.element);
+        if (!before.has(k)) before.set(k, entries.get(k));
       }
-      if (entry) {
+      // A key already there leaves the size as it was: one lookup instead of two (258k at 10k services).
+      const size = entries.size;
+      entries.set(k, e[i + 2]!);
+      if (entries.size === size) {
         const id = `${set}\n${k}`;
         this.sharedKeys.set(id, (this.sharedKeys.get(id) ?? 1) + 1);
       }
-      entries.set(k, held);
+      if (CLAIM_MAPS.has(set)) this.holders.set(k, key);
     }
     for (const chain of built.chains.values()) countUp(this.chains, chain.name, chain, touched?.chains);
     for (const decl of built.decls.values()) countUp(this.sets, decl.name, decl, touched?.sets);
@@ -229,17 +234,21 @@ export class NftTableState {
   private remove(key: string, part: Part, touched: Touched): void {
     this.parts.delete(key);
     const { built } = part;
-    for (const { set, key: k } of built.elements) {
+    const e = built.elements;
+    for (let i = 0; i < e.length; i += 3) {
+      const set = e[i]!;
+      const k = e[i + 1]!;
       const entries = this.elements.get(set);
       const entry = entries?.get(k);
-      if (!entries || !entry) continue;
+      if (!entries || entry === undefined) continue;
       const before = touchedMap(touched.elements, set);
-      if (!before.has(k)) before.set(k, entry.element);
+      if (!before.has(k)) before.set(k, entry);
       const id = `${set}\n${k}`;
       const holders = this.sharedKeys.get(id);
       if (holders === undefined) entries.delete(k);
       else if (holders === 2) this.sharedKeys.delete(id);
       else this.sharedKeys.set(id, holders - 1);
+      if (CLAIM_MAPS.has(set) && this.holders.get(k) === key) this.holders.delete(k);
     }
     for (const name of built.chains.keys()) countDown(this.chains, name, touched.chains);
     for (const name of built.decls.keys()) countDown(this.sets, name, touched.sets);
@@ -260,13 +269,14 @@ export class NftTableState {
     }
   }
 
-  element(set: string, key: string): NftElement | undefined {
-    return this.elements.get(set)?.get(key)?.element;
+  /** The dataText of `key` in `set` ('' in a set without data); undefined when absent. */
+  element(set: string, key: string): string | undefined {
+    return this.elements.get(set)?.get(key);
   }
 
-  /** The elements of a set, in no particular order. */
-  setElements(set: string): NftElement[] {
-    return [...(this.elements.get(set)?.values() ?? [])].map((e) => e.element);
+  /** The elements of a set as nft prints them, in the order they were added. */
+  *elementLines(set: string): Generator<string> {
+    for (const [key, data] of this.elements.get(set) ?? []) yield elementLine(key, data);
   }
 
   chain(name: string): NftChain | undefined {
@@ -296,16 +306,19 @@ export class NftTableState {
    * it as fast as the canonical order, and sorting ~200k elements costs ~350 ms at 10k
    * services. Base chains come first (the skeleton is the first part).
    */
-  toBatchRuleset(): NftRuleset {
-    const sets = this.setDecls().map((decl) => ({ ...decl, elements: this.setElements(decl.name) }));
+  toBatchTable(): NftTableText {
     const chains = [...this.chains.values()].map((c) => c.value);
-    return { family: this.family, table: TABLE_NAME, comment: TABLE_COMMENT, sets, chains };
+    return { family: this.family, table: TABLE_NAME, comment: TABLE_COMMENT, sets: this.setDecls(), chains, elementLines: (set) => this.elementLines(set) };
   }
 
-  /** The whole table in canonical order, as lowerNftables returns it. */
+  /** The whole table in canonical order, as lowerNftables returns it (elements parsed back from their text). */
   toRuleset(): NftRuleset {
-    const { family, table, comment, sets, chains } = this.toBatchRuleset();
-    return assembleRuleset(family, table, comment, sets, chains);
+    const sets = this.setDecls().map((decl) => {
+      const elements = [...(this.elements.get(decl.name) ?? [])].map(([key, data]) => elementFromText(decl, key, data));
+      return { ...decl, elements };
+    });
+    const chains = [...this.chains.values()].map((c) => c.value);
+    return assembleRuleset(this.family, TABLE_NAME, TABLE_COMMENT, sets, chains);
   }
 }
 
@@ -366,6 +379,11 @@ export function diffServices(
     }
   }
   return { changed, removed };
+}
+
+/** An element as nft prints it: `key`, or `key : data` in a map. */
+export function elementLine(key: string, data: string): string {
+  return data === '' ? key : `${key} : ${data}`;
 }
 
 function touchedMap<V>(maps: Map<string, Map<string, V>>, name: string): Map<string, V> {
