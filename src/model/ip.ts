@@ -114,7 +114,9 @@ export function cidrContains(cidr: string, ip: string): boolean {
 
 /** `ip:port`, or `[ip]:port` for IPv6 (Go's net.JoinHostPort). */
 export function joinHostPort(ip: string, port: number): string {
-  return familyOf(ip) === 6 ? `[${ip}]:${port}` : `${ip}:${port}`;
+  // join() makes one flat string; a template literal makes a rope of two or three
+  // pieces, and the intent keeps one address per endpoint (~3 MB more at 100k).
+  return (familyOf(ip) === 6 ? ['[', ip, ']:', port] : [ip, ':', port]).join('');
 }
 
 /** The host route for one address: `/32` or `/128`. */

@@ -79,8 +79,11 @@ export class NftTableState {
   private readonly sets = new Map<string, Counted<NftSetDecl>>();
   /** Parts using each shared bundle; its chains and sets are counted once while any does. */
   private readonly bundles = new Map<SharedBundle, number>();
-  /** Destination (keyText) → the service ports that tried to claim it. */
-  private readonly wanters = new Map<string, Set<string>>();
+  /**
+   * Destination (keyText) → the service ports that tried to claim it: nearly always one,
+   * kept as its key; a Set only once a second port wants it (10k Sets cost 2 MiB).
+   */
+  private readonly wanters = new Map<string, string | Set<string>>();
 
   private constructor(public intent: RulesetIntent) {
     this.family = family(intent);
@@ -187,7 +190,10 @@ export class NftTableState {
     for (const key of redo) {
       const probes = [...(this.parts.get(key)?.built.probes ?? []), ...(lowered.get(key)?.probes ?? [])];
       for (const probe of probes) {
-        for (const other of this.wanters.get(probe) ?? []) if (!redo.has(other) && spOf(other) !== undefined) joining.add(other);
+        const wanting = this.wanters.get(probe);
+        for (const other of typeof wanting === 'string' ? [wanting] : (wanting ?? [])) {
+          if (!redo.has(other) && spOf(other) !== undefined) joining.add(other);
+        }
       }
     }
     return [...joining];
@@ -225,9 +231,10 @@ export class NftTableState {
       for (const decl of bundle.decls) countUp(this.sets, decl.name, decl, touched?.sets);
     }
     for (const probe of built.probes) {
-      let wanting = this.wanters.get(probe);
-      if (!wanting) this.wanters.set(probe, (wanting = new Set()));
-      wanting.add(key);
+      const wanting = this.wanters.get(probe);
+      if (wanting === undefined || wanting === key) this.wanters.set(probe, key);
+      else if (typeof wanting === 'string') this.wanters.set(probe, new Set([wanting, key]));
+      else wanting.add(key);
     }
   }
 
@@ -264,8 +271,11 @@ export class NftTableState {
     }
     for (const probe of built.probes) {
       const wanting = this.wanters.get(probe);
-      wanting?.delete(key);
-      if (wanting?.size === 0) this.wanters.delete(probe);
+      if (wanting === key) this.wanters.delete(probe);
+      else if (typeof wanting === 'object') {
+        wanting.delete(key);
+        if (wanting.size === 0) this.wanters.delete(probe);
+      }
     }
   }
 
