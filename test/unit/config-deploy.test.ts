@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
+import { DAEMON_NODE_FLAGS } from '../../bench/harness/run.js';
 import { resolveRunConfig } from '../../src/config/run-config.js';
 
 /* The manifests in deploy/ are data; this checks they parse and say what README.md promises. */
@@ -101,5 +102,13 @@ describe('deploy/kpx.yaml', () => {
     if ('error' in resolved) throw new Error(resolved.error);
     expect(resolved.config.warnings).toEqual([]);
     expect(resolved.config).toMatchObject({ mode: 'iptables', healthz: { port: 10256 }, metrics: { host: '127.0.0.1', port: 10249 } });
+  });
+});
+
+describe('Dockerfile', () => {
+  it('starts the daemon with the V8 flags the benchmark workers measure it with', () => {
+    const dockerfile = readFileSync(new URL('../../Dockerfile', import.meta.url), 'utf8');
+    const entrypoint = /^ENTRYPOINT (\[.*\])$/m.exec(dockerfile)?.[1];
+    expect(JSON.parse(entrypoint ?? 'null')).toEqual(['node', ...DAEMON_NODE_FLAGS, '/app/dist/src/cli/main.js']);
   });
 });
