@@ -9,6 +9,7 @@ import _ from 'lodash';
 import { describe, expect, it } from 'vitest';
 import type { RulesetIntent, ServicePortIntent } from '../../src/compile/intent.js';
 import { seededRandom } from '../../bench/generate.js';
+import { TableBuilder } from '../../src/backend/nftables/build.js';
 import { lowerNftables } from '../../src/backend/nftables/lower.js';
 import { planNftables } from '../../src/backend/nftables/plan.js';
 import { renderNftText } from '../../src/backend/nftables/render.js';
@@ -310,5 +311,28 @@ describe('nftables planner', () => {
     const plan = planNftables(state, intent(services, { podCIDRs: ['10.0.0.0/9'] }), { full: false });
     expect(plan.full).toBe(true);
     expect(plan.text.startsWith('add table ip kpx\nflush table ip kpx\n')).toBe(true);
+  });
+});
+
+describe('TableBuilder', () => {
+  const scope = { outerSets: new Set<string>(), heldOutside: (key: string) => key === '172.30.0.9 . tcp . 80' };
+  const builder = () => {
+    const b = new TableBuilder('ip', scope);
+    b.addSet({ name: 'service-ips', key: ['ipv4_addr', 'inet_proto', 'inet_service'], data: 'verdict', flags: [] });
+    b.addSet({ name: 'endpoint-ports', key: ['ipv4_addr', 'inet_proto', 'inet_service'], data: 'inet_service', flags: [] });
+    return b;
+  };
+
+  it('keys map elements only by destinations it claimed: the table state keeps them in their part alone', () => {
+    const b = builder();
+    const key = { concat: ['172.30.0.1', 'tcp', 80] };
+    expect(() => b.addElement('endpoint-ports', { key, value: 8080 })).toThrow(/kpx bug: element of map endpoint-ports keyed by 172\.30\.0\.1 \. tcp \. 80/);
+    expect(b.claimable(key)).toBe(true);
+    expect(b.addElement('endpoint-ports', { key, value: 8080 })).toBe(true);
+    expect(b.addElement('service-ips', { key, value: { kind: 'goto', target: 'balance-1' } })).toBe(true);
+    expect(b.claimable(key)).toBe(false); // now in a dispatch map here
+    expect(b.claimable({ concat: ['172.30.0.9', 'tcp', 80] })).toBe(false); // held by an earlier part
+    expect(b.parts().elements).toEqual(['endpoint-ports', '172.30.0.1 . tcp . 80', '8080', 'service-ips', '172.30.0.1 . tcp . 80', 'goto balance-1']);
+    expect(b.parts().probes).toEqual(['172.30.0.1 . tcp . 80', '172.30.0.9 . tcp . 80']);
   });
 });

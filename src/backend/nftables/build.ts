@@ -226,6 +226,8 @@ export class TableBuilder {
   private readonly bundleSets = new Set<string>();
   private readonly bundleChains = new Set<string>();
   private readonly probes: string[] = [];
+  /** Destinations claimable() granted: the only keys map elements may have (table-state.ts relies on it). */
+  private readonly claimed: string[] = [];
   /** The last key object and its keyText: a destination's key is passed a dozen times in a row. */
   private lastKey: NftValue | null = null;
   private lastKeyText = '';
@@ -271,9 +273,12 @@ export class TableBuilder {
   claimable(key: NftValue): boolean {
     const k = this.keyOf(key);
     for (const map of CLAIM_MAPS) if (this.has(map, k)) return false;
-    if (this.scope === null) return true;
-    this.probes.push(k);
-    return !this.scope.heldOutside(k);
+    if (this.scope !== null) {
+      this.probes.push(k);
+      if (this.scope.heldOutside(k)) return false;
+    }
+    if (!this.claimed.includes(k)) this.claimed.push(k);
+    return true;
   }
 
   /** Adds an element unless its key is taken; returns whether it was added. */
@@ -283,8 +288,12 @@ export class TableBuilder {
     }
     const key = this.keyOf(element.key);
     if (this.has(setName, key)) return false;
+    const data = element.value === undefined ? '' : dataText(element.value);
+    if (data !== '' && !this.claimed.includes(key)) {
+      throw new Error(`kpx bug: element of map ${setName} keyed by ${key}, a destination not claimed`);
+    }
     const e = this.elements;
-    e.push(setName, key, element.value === undefined ? '' : dataText(element.value));
+    e.push(setName, key, data);
     if (this.seen !== null) this.seen.add(`${setName}\n${key}`);
     else if (e.length > SCAN_LIMIT * 3) {
       this.seen = new Set();

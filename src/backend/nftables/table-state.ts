@@ -18,7 +18,7 @@ import { compareStrings } from '../../compile/order.js';
 import { assembleRuleset, elementFromText, TableBuilder, type BuilderScope, type BuiltParts, type SharedBundle } from './build.js';
 import type { NftChain, NftRuleset, NftSet } from './model.js';
 import { CLAIM_MAPS, TABLE_COMMENT, TABLE_NAME } from './names.js';
-import type { NftTableText } from './render-text.js';
+import type { ElementBatcher, NftTableText } from './render-text.js';
 import { lowerServicePort } from './service-port.js';
 import { addSkeleton } from './skeleton.js';
 
@@ -65,14 +65,17 @@ export class NftTableState {
   private readonly skeletonSets: ReadonlySet<string>;
   private readonly parts = new Map<string, Part>();
   /**
-   * Set → keyText → dataText ('' in a set without data): strings only, ~258k elements at
-   * 10k services. A key several parts contribute is one of a key-only set (`cluster-ips`
-   * of a multi-port service, `hairpin-endpoints`), whose elements are all equal; the
-   * claimed, valued maps have one holder per key. Those extra contributors are counted in
-   * `sharedKeys` (`set\nkey` → parts).
+   * The elements of sets without data (`cluster-ips`, `hairpin-endpoints`, ...): set →
+   * keyTexts. These are the only elements two parts can both contribute (a ClusterIP of a
+   * multi-port service, an endpoint of two services); the extra contributors are counted
+   * in `sharedKeys` (`set\nkey` → parts). Map elements are in their parts only: each is
+   * keyed by a destination its part holds (build.ts checks), so it has one contributor
+   * and is found through `holders`; indexing them too cost ~150k Map entries at 10k services.
    */
-  private readonly elements = new Map<string, Map<string, string>>();
+  private readonly setKeys = new Map<string, Set<string>>();
   private readonly sharedKeys = new Map<string, number>();
+  /** Map elements in the parts. */
+  private mapElements = 0;
   /** Destination (keyText) → the part holding it in a dispatch map (CLAIM_MAPS). */
   private readonly holders = new Map<string, string>();
   private readonly chains = new Map<string, Counted<NftChain>>();
@@ -206,20 +209,29 @@ export class NftTableState {
     for (let i = 0; i < e.length; i += 3) {
       const set = e[i]!;
       const k = e[i + 1]!;
-      let entries = this.elements.get(set);
-      if (!entries) this.elements.set(set, (entries = new Map()));
+      if (e[i + 2] !== '') {
+        // A map element: its destination had no holder (this part claimed it), so it was absent.
+        this.mapElements++;
+        if (CLAIM_MAPS.has(set)) this.holders.set(k, key);
+        if (touched) {
+          const before = touchedMap(touched.elements, set);
+          if (!before.has(k)) before.set(k, undefined);
+        }
+        continue;
+      }
+      let keys = this.setKeys.get(set);
+      if (!keys) this.setKeys.set(set, (keys = new Set()));
       if (touched) {
         const before = touchedMap(touched.elements, set);
-        if (!before.has(k)) before.set(k, entries.get(k));
+        if (!before.has(k)) before.set(k, keys.has(k) ? '' : undefined);
       }
-      // A key already there leaves the size as it was: one lookup instead of two (258k at 10k services).
-      const size = entries.size;
-      entries.set(k, e[i + 2]!);
-      if (entries.size === size) {
+      // A key already there leaves the size as it was: one lookup instead of two.
+      const size = keys.size;
+      keys.add(k);
+      if (keys.size === size) {
         const id = `${set}\n${k}`;
         this.sharedKeys.set(id, (this.sharedKeys.get(id) ?? 1) + 1);
       }
-      if (CLAIM_MAPS.has(set)) this.holders.set(k, key);
     }
     for (const chain of built.chains.values()) countUp(this.chains, chain.name, chain, touched?.chains);
     for (const decl of built.decls.values()) countUp(this.sets, decl.name, decl, touched?.sets);
@@ -245,17 +257,22 @@ export class NftTableState {
     for (let i = 0; i < e.length; i += 3) {
       const set = e[i]!;
       const k = e[i + 1]!;
-      const entries = this.elements.get(set);
-      const entry = entries?.get(k);
-      if (!entries || entry === undefined) continue;
+      const data = e[i + 2]!;
       const before = touchedMap(touched.elements, set);
-      if (!before.has(k)) before.set(k, entry);
+      if (data !== '') {
+        this.mapElements--;
+        if (CLAIM_MAPS.has(set) && this.holders.get(k) === key) this.holders.delete(k);
+        if (!before.has(k)) before.set(k, data);
+        continue;
+      }
+      const keys = this.setKeys.get(set);
+      if (!keys?.has(k)) continue;
+      if (!before.has(k)) before.set(k, '');
       const id = `${set}\n${k}`;
       const holders = this.sharedKeys.get(id);
-      if (holders === undefined) entries.delete(k);
+      if (holders === undefined) keys.delete(k);
       else if (holders === 2) this.sharedKeys.delete(id);
       else this.sharedKeys.set(id, holders - 1);
-      if (CLAIM_MAPS.has(set) && this.holders.get(k) === key) this.holders.delete(k);
     }
     for (const name of built.chains.keys()) countDown(this.chains, name, touched.chains);
     for (const name of built.decls.keys()) countDown(this.sets, name, touched.sets);
@@ -281,12 +298,50 @@ export class NftTableState {
 
   /** The dataText of `key` in `set` ('' in a set without data); undefined when absent. */
   element(set: string, key: string): string | undefined {
-    return this.elements.get(set)?.get(key);
+    if (this.sets.get(set)?.value.data === null) return this.setKeys.get(set)?.has(key) ? '' : undefined;
+    const holder = this.holders.get(key);
+    const e = holder === undefined ? undefined : this.parts.get(holder)?.built.elements;
+    if (e === undefined) return undefined;
+    for (let i = 0; i < e.length; i += 3) if (e[i] === set && e[i + 1] === key) return e[i + 2];
+    return undefined;
   }
 
-  /** The elements of a set as nft prints them, in the order they were added. */
+  /** The elements of one set as nft prints them. */
   *elementLines(set: string): Generator<string> {
-    for (const [key, data] of this.elements.get(set) ?? []) yield elementLine(key, data);
+    if (this.sets.get(set)?.value.data === null) {
+      yield* this.setKeys.get(set) ?? [];
+      return;
+    }
+    for (const [s, key, data] of this.mapElementTriples()) if (s === set) yield elementLine(key, data);
+  }
+
+  private *mapElementTriples(): Generator<[string, string, string]> {
+    for (const { built } of this.parts.values()) {
+      const e = built.elements;
+      for (let i = 0; i < e.length; i += 3) if (e[i + 2] !== '') yield [e[i]!, e[i + 1]!, e[i + 2]!];
+    }
+  }
+
+  /**
+   * Every element as `add element` commands, sets without data first, then the maps' in
+   * one pass over the parts (commands of different maps interleave; nft does not mind).
+   */
+  private *elementCommands(batcher: ElementBatcher): Generator<string> {
+    for (const [set, keys] of this.setKeys) {
+      for (const key of keys) {
+        const command = batcher.add(set, key);
+        if (command !== null) yield command;
+      }
+    }
+    for (const { built } of this.parts.values()) {
+      const e = built.elements;
+      for (let i = 0; i < e.length; i += 3) {
+        if (e[i + 2] === '') continue;
+        const command = batcher.add(e[i]!, `${e[i + 1]} : ${e[i + 2]}`);
+        if (command !== null) yield command;
+      }
+    }
+    yield* batcher.rest();
   }
 
   chain(name: string): NftChain | undefined {
@@ -306,8 +361,8 @@ export class NftTableState {
   }
 
   stats(): { chains: number; sets: number; elements: number } {
-    let elements = 0;
-    for (const entries of this.elements.values()) elements += entries.size;
+    let elements = this.mapElements;
+    for (const keys of this.setKeys.values()) elements += keys.size;
     return { chains: this.chains.size, sets: this.sets.size, elements };
   }
 
@@ -318,13 +373,16 @@ export class NftTableState {
    */
   toBatchTable(): NftTableText {
     const chains = [...this.chains.values()].map((c) => c.value);
-    return { family: this.family, table: TABLE_NAME, comment: TABLE_COMMENT, sets: this.setDecls(), chains, elementLines: (set) => this.elementLines(set) };
+    return { family: this.family, table: TABLE_NAME, comment: TABLE_COMMENT, sets: this.setDecls(), chains, elementCommands: (b) => this.elementCommands(b) };
   }
 
   /** The whole table in canonical order, as lowerNftables returns it (elements parsed back from their text). */
   toRuleset(): NftRuleset {
+    const texts = new Map<string, Array<[string, string]>>();
+    for (const [set, keys] of this.setKeys) texts.set(set, [...keys].map((key) => [key, '']));
+    for (const [set, key, data] of this.mapElementTriples()) (texts.get(set) ?? texts.set(set, []).get(set))?.push([key, data]);
     const sets = this.setDecls().map((decl) => {
-      const elements = [...(this.elements.get(decl.name) ?? [])].map(([key, data]) => elementFromText(decl, key, data));
+      const elements = (texts.get(decl.name) ?? []).map(([key, data]) => elementFromText(decl, key, data));
       return { ...decl, elements };
     });
     const chains = [...this.chains.values()].map((c) => c.value);
