@@ -326,10 +326,10 @@ describe('TableBuilder', () => {
   it('keys map elements only by destinations it claimed: the table state keeps them in their part alone', () => {
     const b = builder();
     const key = { concat: ['172.30.0.1', 'tcp', 80] };
-    expect(() => b.addElement('endpoint-ports', { key, value: 8080 })).toThrow(/kpx bug: element of map endpoint-ports keyed by 172\.30\.0\.1 \. tcp \. 80/);
+    expect(() => b.addElement('endpoint-ports', key, 8080)).toThrow(/kpx bug: element of map endpoint-ports keyed by 172\.30\.0\.1 \. tcp \. 80/);
     expect(b.claimable(key)).toBe(true);
-    expect(b.addElement('endpoint-ports', { key, value: 8080 })).toBe(true);
-    expect(b.addElement('service-ips', { key, value: { kind: 'goto', target: 'balance-1' } })).toBe(true);
+    expect(b.addElement('endpoint-ports', key, 8080)).toBe(true);
+    expect(b.addElement('service-ips', key, { kind: 'goto', target: 'balance-1' })).toBe(true);
     expect(b.claimable(key)).toBe(false); // now in a dispatch map here
     expect(b.claimable({ concat: ['172.30.0.9', 'tcp', 80] })).toBe(false); // held by an earlier part
     expect(b.parts().elements).toEqual(['endpoint-ports', '172.30.0.1 . tcp . 80', '8080', 'service-ips', '172.30.0.1 . tcp . 80', 'goto balance-1']);

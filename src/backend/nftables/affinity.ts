@@ -98,8 +98,8 @@ function ensureRecord(b: TableBuilder, sp: ServicePortIntent): string {
 /** `key`: the dispatch key, `addr . proto . port` or `proto . nodePort`. */
 function addEntry(b: TableBuilder, sp: ServicePortIntent, domain: Domain, key: NftValue, check: string): void {
   const service = domain === 'service';
-  b.addElement(service ? SET.affinityServiceIPs : SET.affinityNodePorts, { key, value: jump(check) });
-  b.addElement(service ? SET.affinityRecordIPs : SET.affinityRecordNodePorts, { key, value: goto(ensureRecord(b, sp)) });
+  b.addElement(service ? SET.affinityServiceIPs : SET.affinityNodePorts, key, jump(check));
+  b.addElement(service ? SET.affinityRecordIPs : SET.affinityRecordNodePorts, key, goto(ensureRecord(b, sp)));
 }
 
 /** ClusterIP traffic to `key`, which the service port holds and can serve. */

@@ -124,7 +124,8 @@ export function compareValues(a: NftValue, b: NftValue): number {
  */
 export function keyText(v: NftValue): string {
   if (typeof v !== 'object' || !('concat' in v)) return atomText(v);
-  return v.concat.map(atomText).join(' . ');
+  // join() prints numbers and strings as atomText does; only prefixes need formatting.
+  return v.concat.some((a) => typeof a === 'object') ? v.concat.map(atomText).join(' . ') : v.concat.join(' . ');
 }
 
 /** A map element's data (or verdict) as nft prints it. */
@@ -185,6 +186,12 @@ export interface SharedBundle {
   name: string;
   decls: ReadonlyArray<Omit<NftSet, 'elements'>>;
   chains: readonly NftChain[];
+  setNames: ReadonlySet<string>;
+  chainNames: ReadonlySet<string>;
+}
+
+export function sharedBundle(name: string, decls: ReadonlyArray<Omit<NftSet, 'elements'>>, chains: readonly NftChain[]): SharedBundle {
+  return { name, decls, chains, setNames: new Set(decls.map((d) => d.name)), chainNames: new Set(chains.map((c) => c.name)) };
 }
 
 /**
@@ -222,9 +229,6 @@ export class TableBuilder {
   private seen: Set<string> | null = null;
   private readonly chains = new Map<string, NftChain>();
   private readonly bundles: SharedBundle[] = [];
-  /** Names of the bundles' sets and chains. */
-  private readonly bundleSets = new Set<string>();
-  private readonly bundleChains = new Set<string>();
   private readonly probes: string[] = [];
   /** Destinations claimable() granted: the only keys map elements may have (table-state.ts relies on it). */
   private readonly claimed: string[] = [];
@@ -242,7 +246,9 @@ export class TableBuilder {
   }
 
   hasSet(name: string): boolean {
-    return this.decls.has(name) || this.bundleSets.has(name) || (this.scope?.outerSets.has(name) ?? false);
+    if (this.scope?.outerSets.has(name) || this.decls.has(name)) return true;
+    for (const bundle of this.bundles) if (bundle.setNames.has(name)) return true;
+    return false;
   }
 
   addSet(set: Omit<NftSet, 'elements'>): void {
@@ -281,14 +287,14 @@ export class TableBuilder {
     return true;
   }
 
-  /** Adds an element unless its key is taken; returns whether it was added. */
-  addElement(setName: string, element: NftElement): boolean {
+  /** Adds an element (`value`: a map's data) unless its key is taken; returns whether it was added. */
+  addElement(setName: string, keyValue: NftValue, value?: NftValue | NftVerdict): boolean {
     if (!this.hasSet(setName)) {
       throw new Error(`kpx bug: element for undeclared set ${setName}`);
     }
-    const key = this.keyOf(element.key);
+    const key = this.keyOf(keyValue);
     if (this.has(setName, key)) return false;
-    const data = element.value === undefined ? '' : dataText(element.value);
+    const data = value === undefined ? '' : dataText(value);
     if (data !== '' && !this.claimed.includes(key)) {
       throw new Error(`kpx bug: element of map ${setName} keyed by ${key}, a destination not claimed`);
     }
@@ -303,7 +309,9 @@ export class TableBuilder {
   }
 
   hasChain(name: string): boolean {
-    return this.chains.has(name) || this.bundleChains.has(name);
+    if (this.chains.has(name)) return true;
+    for (const bundle of this.bundles) if (bundle.chainNames.has(name)) return true;
+    return false;
   }
 
   addChain(name: string, rules: NftRule[], base: NftBaseChain | null = null): void {
@@ -312,10 +320,7 @@ export class TableBuilder {
   }
 
   useBundle(bundle: SharedBundle): void {
-    if (this.bundles.includes(bundle)) return;
-    this.bundles.push(bundle);
-    for (const decl of bundle.decls) this.bundleSets.add(decl.name);
-    for (const chain of bundle.chains) this.bundleChains.add(chain.name);
+    if (!this.bundles.includes(bundle)) this.bundles.push(bundle);
   }
 
   parts(): BuiltParts {

@@ -21,18 +21,18 @@ function destinationKey(sp: ServicePortIntent, address: string): NftValue {
 
 function lowerInternal(b: TableBuilder, sp: ServicePortIntent, dedicated: boolean): void {
   const key = destinationKey(sp, sp.clusterIP);
-  b.addElement(SET.clusterIPs, { key: sp.clusterIP });
+  b.addElement(SET.clusterIPs, sp.clusterIP);
   // A destination belongs to the first service port (in intent order) that claims it; a later
   // duplicate (bad input) is skipped rather than producing a batch the kernel rejects.
   if (!b.claimable(key)) return;
   const noEndpoints = sp.internal.noEndpoints;
   if (noEndpoints !== null) {
-    b.addElement(SET.noEndpointServices, { key, value: noEndpoints === 'REJECT' ? rejectVerdict : dropVerdict });
+    b.addElement(SET.noEndpointServices, key, noEndpoints === 'REJECT' ? rejectVerdict : dropVerdict);
     return;
   }
   const endpoints = sp.internal.policy === 'local' ? sp.localEndpoints : sp.clusterEndpoints;
   const target = dedicated ? dedicatedInternal(b, sp) : sharedInternal(b, key, endpoints);
-  b.addElement(SET.serviceIPs, { key, value: target });
+  b.addElement(SET.serviceIPs, key, target);
   affinityInternal(b, sp, key);
 }
 
@@ -40,8 +40,8 @@ function lowerFirewall(b: TableBuilder, sp: ServicePortIntent): void {
   if (!sp.firewall) return;
   const allowed = [...sp.firewall.sourceRanges.map(cidrValue), ...(sp.firewall.allowLoadBalancerIPs ? sp.loadBalancerIPs : [])];
   for (const ip of sp.loadBalancerIPs) {
-    b.addElement(SET.firewallIPs, { key: destinationKey(sp, ip) });
-    for (const source of allowed) b.addElement(SET.firewallAllow, { key: { concat: [ip, sp.protocol, sp.port, source] } });
+    b.addElement(SET.firewallIPs, destinationKey(sp, ip));
+    for (const source of allowed) b.addElement(SET.firewallAllow, { concat: [ip, sp.protocol, sp.port, source] });
   }
 }
 
@@ -54,12 +54,12 @@ function lowerExternal(b: TableBuilder, intent: RulesetIntent, sp: ServicePortIn
   /** One external entry point; false when it was not claimed or leads nowhere. */
   const expose = (domain: 'service' | 'nodeport', key: NftValue, map: string, noEndpointMap: string): boolean => {
     if (!b.claimable(key)) return false;
-    if (noEndpoints) b.addElement(noEndpointMap, { key, value: noEndpoints });
+    if (noEndpoints) b.addElement(noEndpointMap, key, noEndpoints);
     if (!reachable) return false;
     const target = dedicated
       ? dedicatedExternal(b, intent, sp)
       : sharedExternal(b, intent, domain, key, path.policy, sp.clusterEndpoints, sp.localEndpoints);
-    b.addElement(map, { key, value: target });
+    b.addElement(map, key, target);
     affinityExternal(b, intent, sp, domain, key);
     return true;
   };
@@ -77,5 +77,5 @@ export function lowerServicePort(b: TableBuilder, intent: RulesetIntent, sp: Ser
   const dedicated = needsDedicatedChains(sp);
   lowerInternal(b, sp, dedicated);
   lowerExternal(b, intent, sp, dedicated);
-  for (const ep of sp.endpoints) b.addElement(SET.hairpin, { key: { concat: [ep.ip, ep.ip] } });
+  for (const ep of sp.endpoints) b.addElement(SET.hairpin, { concat: [ep.ip, ep.ip] });
 }

@@ -10,7 +10,7 @@
  * type name) nor `typeof`, so a numgen-keyed map cannot be declared from JSON.
  */
 import type { EndpointIntent, RulesetIntent } from '../../compile/intent.js';
-import { destKey, goto, nodePortKey, rule, type SharedBundle, type TableBuilder } from './build.js';
+import { destKey, goto, nodePortKey, rule, sharedBundle, type SharedBundle, type TableBuilder } from './build.js';
 import { externalPolicyRules } from './external-policy.js';
 import type { NftChain, NftSet, NftValue, NftVerdict } from './model.js';
 import { sharedNames, type Domain, type ListKind } from './names.js';
@@ -53,14 +53,14 @@ function ensureBalance(b: TableBuilder, domain: Domain, list: ListKind, n: numbe
     }
     const name = sharedNames.balance(domain, list, n);
     chains.push({ name, base: null, rules: [rule({ kind: 'vmap', key: { kind: 'numgen', mod: n }, map: branches })] });
-    return { name, decls, chains };
+    return sharedBundle(name, decls, chains);
   });
 }
 
 function fillList(b: TableBuilder, domain: Domain, list: ListKind, key: NftValue, endpoints: readonly EndpointIntent[]): void {
-  endpoints.forEach((ep, i) => b.addElement(sharedNames.endpointIPs(domain, list, i), { key, value: ep.ip }));
+  endpoints.forEach((ep, i) => b.addElement(sharedNames.endpointIPs(domain, list, i), key, ep.ip));
   const first = endpoints[0];
-  if (first) b.addElement(sharedNames.endpointPorts(domain), { key, value: first.port });
+  if (first) b.addElement(sharedNames.endpointPorts(domain), key, first.port);
 }
 
 /** ClusterIP traffic: balance over the internal policy's endpoints (non-empty). */
@@ -74,7 +74,7 @@ function ensureExternalCluster(b: TableBuilder, domain: Domain, n: number): stri
   const balance = ensureBalance(b, domain, 'primary', n);
   return useBundle(b, `external ${domain} ${n}`, () => {
     const name = sharedNames.external(domain, n);
-    return { name, decls: [], chains: [{ name, base: null, rules: externalPolicyRules('cluster', false, balance, null) }] };
+    return sharedBundle(name, [], [{ name, base: null, rules: externalPolicyRules('cluster', false, balance, null) }]);
   });
 }
 
@@ -85,7 +85,7 @@ function ensureExternalLocal(b: TableBuilder, intent: RulesetIntent, domain: Dom
   const podCIDRs = intent.podCIDRs !== null;
   return useBundle(b, `external-local ${domain} ${nc} ${nl} ${podCIDRs}`, () => {
     const name = sharedNames.externalLocal(domain, nc, nl);
-    return { name, decls: [], chains: [{ name, base: null, rules: externalPolicyRules('local', podCIDRs, cluster, local) }] };
+    return sharedBundle(name, [], [{ name, base: null, rules: externalPolicyRules('local', podCIDRs, cluster, local) }]);
   });
 }
 

@@ -62,9 +62,9 @@ function declareSets(b: TableBuilder, intent: RulesetIntent): void {
     b.addSet({ name, key: [...nodePort], data: 'verdict', flags: [], comment: c[name] });
   }
 
-  for (const cidr of intent.serviceCIDRs) b.addElement(SET.serviceCIDRs, { key: cidrValue(cidr) });
-  for (const cidr of intent.podCIDRs ?? []) b.addElement(SET.podCIDRs, { key: cidrValue(cidr) });
-  for (const cidr of intent.nodePortCIDRs) b.addElement(SET.nodePortAddresses, { key: cidrValue(cidr) });
+  for (const cidr of intent.serviceCIDRs) b.addElement(SET.serviceCIDRs, cidrValue(cidr));
+  for (const cidr of intent.podCIDRs ?? []) b.addElement(SET.podCIDRs, cidrValue(cidr));
+  for (const cidr of intent.nodePortCIDRs) b.addElement(SET.nodePortAddresses, cidrValue(cidr));
 }
 
 function loopback(intent: RulesetIntent): NftValue {
