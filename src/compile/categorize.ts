@@ -50,37 +50,37 @@ type TopologyFilter = (ep: CandidateEndpoint) => boolean;
  * this node (PreferSameNode), else this zone (PreferSameZone); otherwise no filtering.
  */
 function topologyFilter(endpoints: readonly CandidateEndpoint[], topology: NodeTopology): TopologyFilter | null {
-  const ready = endpoints.filter((ep) => ep.ready);
+  const ready = endpoints.filter((ep) => ep.source.ready);
   if (ready.length === 0) return null;
   const { nodeName, zone } = topology;
   if (
     nodeName !== '' &&
-    ready.every((ep) => ep.nodeHints.length > 0) &&
-    ready.some((ep) => ep.nodeHints.includes(nodeName))
+    ready.every((ep) => ep.source.nodeHints.length > 0) &&
+    ready.some((ep) => ep.source.nodeHints.includes(nodeName))
   ) {
-    return (ep) => ep.nodeHints.includes(nodeName);
+    return (ep) => ep.source.nodeHints.includes(nodeName);
   }
-  if (zone !== '' && ready.every((ep) => ep.zoneHints.length > 0) && ready.some((ep) => ep.zoneHints.includes(zone))) {
-    return (ep) => ep.zoneHints.includes(zone);
+  if (zone !== '' && ready.every((ep) => ep.source.zoneHints.length > 0) && ready.some((ep) => ep.source.zoneHints.includes(zone))) {
+    return (ep) => ep.source.zoneHints.includes(zone);
   }
   return null;
 }
 
 function isServingTerminating(ep: CandidateEndpoint): boolean {
-  return ep.serving && ep.terminating;
+  return ep.source.serving && ep.source.terminating;
 }
 
 function clusterPolicyEndpoints(endpoints: readonly CandidateEndpoint[], topology: NodeTopology): CandidateEndpoint[] {
   const inTopology = topologyFilter(endpoints, topology) ?? (() => true);
-  const ready = endpoints.filter((ep) => ep.ready && inTopology(ep));
+  const ready = endpoints.filter((ep) => ep.source.ready && inTopology(ep));
   // Empty only when nothing is ready anywhere (a topology with no ready endpoint for us
   // is never chosen), so the terminating fallback ignores topology.
   return ready.length > 0 ? ready : endpoints.filter(isServingTerminating);
 }
 
 function localPolicyEndpoints(endpoints: readonly CandidateEndpoint[]): CandidateEndpoint[] {
-  const ready = endpoints.filter((ep) => ep.local && ep.ready);
-  return ready.length > 0 ? ready : endpoints.filter((ep) => ep.local && isServingTerminating(ep));
+  const ready = endpoints.filter((ep) => ep.intent.local && ep.source.ready);
+  return ready.length > 0 ? ready : endpoints.filter((ep) => ep.intent.local && isServingTerminating(ep));
 }
 
 export function categorizeEndpoints(
@@ -92,6 +92,6 @@ export function categorizeEndpoints(
   const localEndpoints = usesLocalEndpoints(policy) ? localPolicyEndpoints(endpoints) : [];
   const hasAnyEndpoints =
     clusterEndpoints.length > 0 ||
-    (usesLocalEndpoints(policy) && endpoints.some((ep) => ep.ready || isServingTerminating(ep)));
+    (usesLocalEndpoints(policy) && endpoints.some((ep) => ep.source.ready || isServingTerminating(ep)));
   return { clusterEndpoints, localEndpoints, hasAnyEndpoints };
 }

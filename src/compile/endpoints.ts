@@ -5,13 +5,13 @@ import { familyOf, joinHostPort } from '../model/ip.js';
 import type { EndpointSlice, IPFamily, Service, ServicePortSpec, SliceEndpoint } from '../model/types.js';
 import type { EndpointIntent } from './intent.js';
 
-/** An endpoint of one service port, with the conditions and hints categorization needs. */
-export interface CandidateEndpoint extends EndpointIntent {
-  ready: boolean;
-  serving: boolean;
-  terminating: boolean;
-  zoneHints: readonly string[];
-  nodeHints: readonly string[];
+/**
+ * An endpoint of one service port: its intent (one object, whichever lists it ends up in)
+ * and the slice entry whose conditions and hints categorization reads.
+ */
+export interface CandidateEndpoint {
+  intent: EndpointIntent;
+  source: SliceEndpoint;
 }
 
 /** How usable an endpoint's conditions make it: ready, else serving while terminating, else not. */
@@ -19,6 +19,9 @@ function usability(ep: Pick<SliceEndpoint, 'ready' | 'serving' | 'terminating'>)
   if (ep.ready) return 2;
   return ep.serving && ep.terminating ? 1 : 0;
 }
+
+/** Up to this many endpoints, a repeated address is found by a scan rather than a Map. */
+const SCAN_LIMIT = 32;
 
 /**
  * The endpoints of `port`: every endpoint of the service's slices of `family`, on each
@@ -33,38 +36,37 @@ export function joinEndpoints(
   family: IPFamily,
   nodeName: string,
 ): CandidateEndpoint[] {
-  const matching: { slice: EndpointSlice; port: number }[] = [];
+  const found: CandidateEndpoint[] = [];
+  let index: Map<string, number> | null = null;
+  const find = (ip: string, p: number): number => {
+    if (index !== null) return index.get(`${ip} ${p}`) ?? -1;
+    for (let i = 0; i < found.length; i++) if (found[i]!.intent.ip === ip && found[i]!.intent.port === p) return i;
+    return -1;
+  };
   for (const slice of slices) {
     if (slice.family !== family || slice.namespace !== service.namespace || slice.serviceName !== service.name) continue;
     for (const slicePort of slice.ports) {
-      if (slicePort.name === port.name && slicePort.protocol === port.protocol) matching.push({ slice, port: slicePort.port });
+      if (slicePort.name !== port.name || slicePort.protocol !== port.protocol) continue;
+      for (const ep of slice.endpoints) {
+        if (familyOf(ep.ip) !== family) continue;
+        const at = find(ep.ip, slicePort.port);
+        if (at >= 0) {
+          if (usability(ep) > usability(found[at]!.source)) found[at] = candidate(ep, slicePort.port, nodeName);
+          continue;
+        }
+        found.push(candidate(ep, slicePort.port, nodeName));
+        if (index === null && found.length > SCAN_LIMIT) index = new Map(found.map((c, i) => [`${c.intent.ip} ${c.intent.port}`, i]));
+        else index?.set(`${ep.ip} ${slicePort.port}`, found.length - 1);
+      }
     }
   }
-  // With one port number (the usual case) the IP alone tells addresses apart: a cheaper key.
-  const onePort = matching.every((m) => m.port === matching[0]?.port);
-  const byAddress = new Map<string, CandidateEndpoint>();
-  for (const m of matching) {
-    for (const ep of m.slice.endpoints) {
-      if (familyOf(ep.ip) !== family) continue;
-      const key = onePort ? ep.ip : joinHostPort(ep.ip, m.port);
-      const existing = byAddress.get(key);
-      if (!existing || usability(ep) > usability(existing)) byAddress.set(key, toCandidate(ep, m.port, nodeName));
-    }
-  }
-  return [...byAddress.values()];
+  return found;
 }
 
-function toCandidate(ep: SliceEndpoint, port: number, nodeName: string): CandidateEndpoint {
+function candidate(ep: SliceEndpoint, port: number, nodeName: string): CandidateEndpoint {
   return {
-    ip: ep.ip,
-    port,
-    address: joinHostPort(ep.ip, port),
     // An unset nodeName never makes an endpoint local, even when ours is unknown too.
-    local: nodeName !== '' && ep.nodeName === nodeName,
-    ready: ep.ready,
-    serving: ep.serving,
-    terminating: ep.terminating,
-    zoneHints: ep.zoneHints,
-    nodeHints: ep.nodeHints,
+    intent: { ip: ep.ip, port, address: joinHostPort(ep.ip, port), local: nodeName !== '' && ep.nodeName === nodeName },
+    source: ep,
   };
 }

@@ -66,12 +66,8 @@ function healthCheckNodePort(service: Service, addresses: FamilyAddresses): numb
   return external && service.externalTrafficPolicy === 'Local' ? service.healthCheckNodePort : 0;
 }
 
-function toIntent(ep: CandidateEndpoint): EndpointIntent {
-  return { ip: ep.ip, port: ep.port, address: ep.address, local: ep.local };
-}
-
 function sortedIntents(endpoints: readonly CandidateEndpoint[]): EndpointIntent[] {
-  return sortEndpoints(endpoints.map(toIntent));
+  return sortEndpoints(endpoints.map((ep) => ep.intent));
 }
 
 /** `a` and `b` are sorted and free of repeated addresses. */
