@@ -223,11 +223,12 @@ const NO_CHAINS: ReadonlyMap<string, NftChain> = new Map();
 
 /** Collects the chains, sets and elements of a table or of one service port while lowering. */
 export class TableBuilder {
-  private readonly decls = new Map<string, Omit<NftSet, 'elements'>>();
+  /** Made on first use: most service ports declare no set and build no chain of their own. */
+  private decls: Map<string, Omit<NftSet, 'elements'>> | null = null;
   private readonly elements: string[] = [];
   /** `set\nkey` of every element, once there are more than SCAN_LIMIT (a scan is cheaper below). */
   private seen: Set<string> | null = null;
-  private readonly chains = new Map<string, NftChain>();
+  private chains: Map<string, NftChain> | null = null;
   private readonly bundles: SharedBundle[] = [];
   private readonly probes: string[] = [];
   /** Destinations claimable() granted: the only keys map elements may have (table-state.ts relies on it). */
@@ -246,14 +247,14 @@ export class TableBuilder {
   }
 
   hasSet(name: string): boolean {
-    if (this.scope?.outerSets.has(name) || this.decls.has(name)) return true;
+    if (this.scope?.outerSets.has(name) || this.decls?.has(name)) return true;
     for (const bundle of this.bundles) if (bundle.setNames.has(name)) return true;
     return false;
   }
 
   addSet(set: Omit<NftSet, 'elements'>): void {
     if (this.hasSet(set.name)) return;
-    this.decls.set(set.name, set);
+    (this.decls ??= new Map()).set(set.name, set);
   }
 
   /** One string per key object, so the parts kept between syncs do not hold 12 copies of it. */
@@ -309,14 +310,14 @@ export class TableBuilder {
   }
 
   hasChain(name: string): boolean {
-    if (this.chains.has(name)) return true;
+    if (this.chains?.has(name)) return true;
     for (const bundle of this.bundles) if (bundle.chainNames.has(name)) return true;
     return false;
   }
 
   addChain(name: string, rules: NftRule[], base: NftBaseChain | null = null): void {
     if (this.hasChain(name)) return;
-    this.chains.set(name, { name, base, rules });
+    (this.chains ??= new Map()).set(name, { name, base, rules });
   }
 
   useBundle(bundle: SharedBundle): void {
@@ -325,9 +326,9 @@ export class TableBuilder {
 
   parts(): BuiltParts {
     return {
-      decls: this.decls.size > 0 ? this.decls : NO_DECLS,
+      decls: this.decls ?? NO_DECLS,
       elements: this.elements,
-      chains: this.chains.size > 0 ? this.chains : NO_CHAINS,
+      chains: this.chains ?? NO_CHAINS,
       bundles: this.bundles,
       probes: this.probes,
     };
