@@ -1,33 +1,28 @@
 /**
  * The table as a sum of parts: the skeleton plus one part per service port (its elements,
  * its chains, the sets it declares), each lowered on its own and kept between syncs. The
- * state counts how many parts contribute each element, chain and set, so a shared chain
+ * state counts how many parts contribute each chain, set and set element, so a shared chain
  * (`balance-3`) or a shared element (a ClusterIP in `cluster-ips` used by two ports) stays
  * while any part still uses it. `update` re-lowers only the service ports whose intent
  * object changed and reports what it touched; plan.ts turns that into `add`/`delete`.
  *
  * Claims: a destination belongs to the first service port in intent order that wants it
- * (service-port.ts `claim`). A part is lowered against an oracle that answers "held by an
+ * (TableBuilder.claimable). A part is lowered against an oracle that answers "held by an
  * earlier service port"; when a changed port shares a destination with others, every port
  * wanting that destination is re-lowered too, in intent order, so the result equals a
  * lowering of the whole intent from scratch.
  */
-import _ from 'lodash';
 import type { RulesetIntent, ServicePortIntent } from '../../compile/intent.js';
-import { compareStrings } from '../../compile/order.js';
 import { assembleRuleset, elementFromText, TableBuilder, type BuilderScope, type BuiltParts, type SharedBundle } from './build.js';
+import { countDown, countUp, touchedMap, type Counted } from './counted.js';
 import type { NftChain, NftRuleset, NftSet } from './model.js';
 import { CLAIM_MAPS, TABLE_COMMENT, TABLE_NAME } from './names.js';
 import type { ElementBatcher, NftTableText } from './render-text.js';
+import { diffServices, servicePortKey } from './service-diff.js';
 import { lowerServicePort } from './service-port.js';
 import { addSkeleton } from './skeleton.js';
 
 export type NftSetDecl = Omit<NftSet, 'elements'>;
-
-interface Counted<T> {
-  value: T;
-  count: number;
-}
 
 interface Part {
   sp: ServicePortIntent | null;
@@ -43,11 +38,6 @@ export interface Touched {
 }
 
 const SKELETON = '';
-
-/** A service port's identity across syncs: kube-proxy's ServicePortName plus protocol. */
-export function servicePortKey(sp: Pick<ServicePortIntent, 'name' | 'protocol'>): string {
-  return `${sp.name} ${sp.protocol}`;
-}
 
 /** Everything outside the service ports; when it changes, the table is rebuilt. */
 export function globalKey(intent: RulesetIntent): string {
@@ -390,90 +380,7 @@ export class NftTableState {
   }
 }
 
-const byPortOrder = (a: ServicePortIntent, b: ServicePortIntent) => compareStrings(a.name, b.name) || compareStrings(a.protocol, b.protocol);
-
-function sortedUnique(services: readonly ServicePortIntent[]): boolean {
-  for (let i = 1; i < services.length; i++) if (byPortOrder(services[i - 1] as ServicePortIntent, services[i] as ServicePortIntent) >= 0) return false;
-  return true;
-}
-
-/**
- * Service ports added or changed (new intent order) and keys removed. Both lists are
- * sorted by name and protocol (the intent's contract), so one lockstep walk finds them
- * without keying 10k unchanged objects; an unsorted list falls back to a keyed scan.
- * Unchanged means the same object (the incremental compiler keeps it) or deep-equal.
- */
-export function diffServices(
-  before: readonly ServicePortIntent[],
-  after: readonly ServicePortIntent[],
-  previous: (key: string) => ServicePortIntent | undefined,
-): { changed: ServicePortIntent[]; removed: Set<string> } {
-  const changed: ServicePortIntent[] = [];
-  const removed = new Set<string>();
-  const differs = (a: ServicePortIntent, b: ServicePortIntent) => a !== b && !_.isEqual(a, b);
-  if (!sortedUnique(before) || !sortedUnique(after)) {
-    const seen = new Set<string>();
-    for (const sp of after) {
-      const key = servicePortKey(sp);
-      if (seen.has(key)) continue;
-      seen.add(key);
-      const old = previous(key);
-      if (!old || differs(old, sp)) changed.push(sp);
-    }
-    for (const sp of before) if (!seen.has(servicePortKey(sp))) removed.add(servicePortKey(sp));
-    return { changed, removed };
-  }
-  let i = 0;
-  let j = 0;
-  while (i < after.length || j < before.length) {
-    const a = after[i];
-    const b = before[j];
-    if (a !== undefined && a === b) {
-      i++;
-      j++;
-      continue;
-    }
-    const order = a === undefined ? 1 : b === undefined ? -1 : byPortOrder(a, b);
-    if (order === 0) {
-      if (differs(b as ServicePortIntent, a as ServicePortIntent)) changed.push(a as ServicePortIntent);
-      i++;
-      j++;
-    } else if (order < 0) {
-      changed.push(a as ServicePortIntent);
-      i++;
-    } else {
-      removed.add(servicePortKey(b as ServicePortIntent));
-      j++;
-    }
-  }
-  return { changed, removed };
-}
-
 /** An element as nft prints it: `key`, or `key : data` in a map. */
 export function elementLine(key: string, data: string): string {
   return data === '' ? key : `${key} : ${data}`;
-}
-
-function touchedMap<V>(maps: Map<string, Map<string, V>>, name: string): Map<string, V> {
-  let map = maps.get(name);
-  if (!map) maps.set(name, (map = new Map()));
-  return map;
-}
-
-function countUp<T>(counts: Map<string, Counted<T>>, name: string, value: T, touched: Map<string, T | undefined> | undefined): void {
-  const entry = counts.get(name);
-  if (touched && !touched.has(name)) touched.set(name, entry?.value);
-  if (entry) {
-    entry.count++;
-    entry.value = value;
-  } else {
-    counts.set(name, { value, count: 1 });
-  }
-}
-
-function countDown<T>(counts: Map<string, Counted<T>>, name: string, touched: Map<string, T | undefined>): void {
-  const entry = counts.get(name);
-  if (!entry) return;
-  if (!touched.has(name)) touched.set(name, entry.value);
-  if (--entry.count === 0) counts.delete(name);
 }
