@@ -5,6 +5,7 @@
  * later ones lose it, with a problem saying so.
  */
 import _ from 'lodash';
+import { uniqueStrings } from './order.js';
 import type { Problem } from '../model/types.js';
 import type { ServicePortIntent } from './intent.js';
 
@@ -63,7 +64,7 @@ function claimKeys(sp: ServicePortIntent): ClaimKeys {
     const external = sp.externalIPs.map(destination);
     const loadBalancer = sp.loadBalancerIPs.map(destination);
     const nodePort = sp.nodePort !== 0 ? `node port ${sp.nodePort}/${proto}` : null;
-    const all = [...new Set([cluster, ...external, ...loadBalancer, ...(nodePort === null ? [] : [nodePort])])];
+    const all = uniqueStrings([cluster, ...external, ...loadBalancer, ...(nodePort === null ? [] : [nodePort])]);
     keys = { cluster, external, loadBalancer, nodePort, all };
     claimKeyCache.set(sp, keys);
   }
