@@ -71,9 +71,11 @@ function sortedIntents(endpoints: readonly CandidateEndpoint[]): EndpointIntent[
 }
 
 /** `a` and `b` are sorted and free of repeated addresses. */
-function union(a: readonly EndpointIntent[], b: readonly EndpointIntent[]): EndpointIntent[] {
-  if (b.length === 0) return [...a];
-  if (a.length === 0) return [...b];
+function union(a: EndpointIntent[], b: EndpointIntent[]): EndpointIntent[] {
+  // Intents are never changed once compiled, so a list may be shared: the local endpoints
+  // are nearly always among the cluster ones (the same objects), and 10k copies add up.
+  if (b.every((ep) => a.includes(ep))) return a;
+  if (a.length === 0) return b;
   const byAddress = new Map<string, EndpointIntent>();
   for (const ep of [...a, ...b]) if (!byAddress.has(ep.address)) byAddress.set(ep.address, ep);
   return sortEndpoints([...byAddress.values()]);
@@ -125,8 +127,9 @@ export function compileServicePort(
     clusterIP: addresses.clusterIP,
     port: port.port,
     nodePort,
-    externalIPs: [...addresses.externalIPs],
-    loadBalancerIPs: [...addresses.loadBalancerIPs],
+    // The service's lists, shared by its ports (nothing changes a compiled intent).
+    externalIPs: addresses.externalIPs,
+    loadBalancerIPs: addresses.loadBalancerIPs,
     healthCheckNodePort: healthCheckNodePort(service, addresses),
     affinityTimeoutSeconds: service.sessionAffinityTimeout,
     firewall,
