@@ -335,4 +335,14 @@ describe('TableBuilder', () => {
     expect(b.parts().elements).toEqual(['endpoint-ports', '172.30.0.1 . tcp . 80', '8080', 'service-ips', '172.30.0.1 . tcp . 80', 'goto balance-1']);
     expect(b.parts().probes).toEqual(['172.30.0.1 . tcp . 80', '172.30.0.9 . tcp . 80']);
   });
+
+  it('keeps self pairs (the hairpin set) as the endpoint list itself, one list per part', () => {
+    const b = new TableBuilder('ip', { ...scope, outerSets: new Set(['hairpin-endpoints']) });
+    const endpoints = [ep('10.180.0.1'), ep('10.180.0.2')];
+    b.addSelfPairs('hairpin-endpoints', endpoints);
+    expect(b.parts().selfPairs).toEqual({ set: 'hairpin-endpoints', endpoints });
+    expect(b.parts().selfPairs?.endpoints).toBe(endpoints);
+    expect(() => b.addSelfPairs('hairpin-endpoints', endpoints)).toThrow(/kpx bug: a second self-pair list/);
+    expect(() => new TableBuilder('ip', scope).addSelfPairs('hairpin-endpoints', endpoints)).toThrow(/undeclared set/);
+  });
 });

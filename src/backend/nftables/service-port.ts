@@ -77,5 +77,5 @@ export function lowerServicePort(b: TableBuilder, intent: RulesetIntent, sp: Ser
   const dedicated = needsDedicatedChains(sp);
   lowerInternal(b, sp, dedicated);
   lowerExternal(b, intent, sp, dedicated);
-  for (const ep of sp.endpoints) b.addElement(SET.hairpin, { concat: [ep.ip, ep.ip] });
+  b.addSelfPairs(SET.hairpin, sp.endpoints);
 }

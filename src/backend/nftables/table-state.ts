@@ -13,7 +13,7 @@
  * lowering of the whole intent from scratch.
  */
 import type { RulesetIntent, ServicePortIntent } from '../../compile/intent.js';
-import { assembleRuleset, elementFromText, TableBuilder, type BuilderScope, type BuiltParts, type SharedBundle } from './build.js';
+import { assembleRuleset, elementFromText, selfPairKey, TableBuilder, type BuilderScope, type BuiltParts, type SelfPairs, type SharedBundle } from './build.js';
 import { countDown, countUp, touchedMap, type Counted } from './counted.js';
 import type { NftChain, NftRuleset, NftSet } from './model.js';
 import { CLAIM_MAPS, TABLE_COMMENT, TABLE_NAME } from './names.js';
@@ -63,6 +63,8 @@ export class NftTableState {
    * and is found through `holders`; indexing them too cost ~150k Map entries at 10k services.
    */
   private readonly setKeys = new Map<string, Set<string>>();
+  /** Self-pair elements (`ip . ip`, SelfPairs): set → ip → how many parts list it. */
+  private readonly pairCounts = new Map<string, Map<string, number>>();
   private readonly sharedKeys = new Map<string, number>();
   /** Map elements in the parts. */
   private mapElements = 0;
@@ -223,6 +225,7 @@ export class NftTableState {
         this.sharedKeys.set(id, (this.sharedKeys.get(id) ?? 1) + 1);
       }
     }
+    if (built.selfPairs !== null) this.countPairs(built.selfPairs, 1, touched);
     for (const chain of built.chains.values()) countUp(this.chains, chain.name, chain, touched?.chains);
     for (const decl of built.decls.values()) countUp(this.sets, decl.name, decl, touched?.sets);
     for (const bundle of built.bundles) {
@@ -264,6 +267,7 @@ export class NftTableState {
       else if (holders === 2) this.sharedKeys.delete(id);
       else this.sharedKeys.set(id, holders - 1);
     }
+    if (built.selfPairs !== null) this.countPairs(built.selfPairs, -1, touched);
     for (const name of built.chains.keys()) countDown(this.chains, name, touched.chains);
     for (const name of built.decls.keys()) countDown(this.sets, name, touched.sets);
     for (const bundle of built.bundles) {
@@ -286,9 +290,35 @@ export class NftTableState {
     }
   }
 
+  /** Counts a part's self pairs in (+1) or out (-1); a pair is an element while its count is positive. */
+  private countPairs({ set, endpoints }: SelfPairs, delta: 1 | -1, touched: Touched | null): void {
+    let counts = this.pairCounts.get(set);
+    if (!counts) this.pairCounts.set(set, (counts = new Map()));
+    const before = touched === null ? null : touchedMap(touched.elements, set);
+    for (const { ip } of endpoints) {
+      const n = counts.get(ip) ?? 0;
+      if (before !== null) {
+        const k = selfPairKey(ip);
+        if (!before.has(k)) before.set(k, n > 0 ? '' : undefined);
+      }
+      if (n + delta > 0) counts.set(ip, n + delta);
+      else counts.delete(ip);
+    }
+  }
+
+  /** The self-pair set's elements, as key texts. */
+  private *pairKeys(set: string): Generator<string> {
+    for (const ip of this.pairCounts.get(set)?.keys() ?? []) yield selfPairKey(ip);
+  }
+
   /** The dataText of `key` in `set` ('' in a set without data); undefined when absent. */
   element(set: string, key: string): string | undefined {
-    if (this.sets.get(set)?.value.data === null) return this.setKeys.get(set)?.has(key) ? '' : undefined;
+    if (this.sets.get(set)?.value.data === null) {
+      const pairs = this.pairCounts.get(set);
+      const ip = key.slice(0, key.indexOf(' . '));
+      if (pairs?.has(ip) && selfPairKey(ip) === key) return '';
+      return this.setKeys.get(set)?.has(key) ? '' : undefined;
+    }
     const holder = this.holders.get(key);
     const e = holder === undefined ? undefined : this.parts.get(holder)?.built.elements;
     if (e === undefined) return undefined;
@@ -300,6 +330,7 @@ export class NftTableState {
   *elementLines(set: string): Generator<string> {
     if (this.sets.get(set)?.value.data === null) {
       yield* this.setKeys.get(set) ?? [];
+      yield* this.pairKeys(set);
       return;
     }
     for (const [s, key, data] of this.mapElementTriples()) if (s === set) yield elementLine(key, data);
@@ -319,6 +350,12 @@ export class NftTableState {
   private *elementCommands(batcher: ElementBatcher): Generator<string> {
     for (const [set, keys] of this.setKeys) {
       for (const key of keys) {
+        const command = batcher.add(set, key);
+        if (command !== null) yield command;
+      }
+    }
+    for (const set of this.pairCounts.keys()) {
+      for (const key of this.pairKeys(set)) {
         const command = batcher.add(set, key);
         if (command !== null) yield command;
       }
@@ -353,6 +390,7 @@ export class NftTableState {
   stats(): { chains: number; sets: number; elements: number } {
     let elements = this.mapElements;
     for (const keys of this.setKeys.values()) elements += keys.size;
+    for (const counts of this.pairCounts.values()) elements += counts.size;
     return { chains: this.chains.size, sets: this.sets.size, elements };
   }
 
@@ -370,6 +408,7 @@ export class NftTableState {
   toRuleset(): NftRuleset {
     const texts = new Map<string, Array<[string, string]>>();
     for (const [set, keys] of this.setKeys) texts.set(set, [...keys].map((key) => [key, '']));
+    for (const set of this.pairCounts.keys()) for (const key of this.pairKeys(set)) (texts.get(set) ?? texts.set(set, []).get(set))?.push([key, '']);
     for (const [set, key, data] of this.mapElementTriples()) (texts.get(set) ?? texts.set(set, []).get(set))?.push([key, data]);
     const sets = this.setDecls().map((decl) => {
       const elements = (texts.get(decl.name) ?? []).map(([key, data]) => elementFromText(decl, key, data));
