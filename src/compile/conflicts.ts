@@ -76,30 +76,31 @@ export function claimedKeys(sp: ServicePortIntent): readonly string[] {
   return claimKeys(sp).all;
 }
 
-/** `services` must be sorted; returns them with conflicting addresses removed. */
+/**
+ * `services` must be sorted; returns them with conflicting addresses removed.
+ *
+ * `contested`, when given, holds every key claimed by more than one of `services`: a port
+ * claiming none of them is kept as it is without claiming. That is the same result, since
+ * only ports sharing a contested key can take anything from each other, and the order
+ * among those is unchanged.
+ */
 export function resolveConflicts(
   services: readonly ServicePortIntent[],
   copies?: TrimmedCopies,
+  contested?: ReadonlySet<string>,
 ): {
   services: ServicePortIntent[];
   problems: Problem[];
 } {
-  const { outcomes, problems } = resolveEach(services, copies);
-  return { services: outcomes.filter((sp) => sp !== null), problems };
-}
-
-/**
- * Each of `services` (sorted) as it keeps its claims against the earlier ones: itself,
- * a copy trimmed of the addresses it lost, or null when it lost its cluster IP.
- */
-export function resolveEach(
-  services: readonly ServicePortIntent[],
-  copies?: TrimmedCopies,
-): { outcomes: Array<ServicePortIntent | null>; problems: Problem[] } {
   const claims: Claims = { owner: new Map(), problems: [] };
-  const outcomes = services.map((sp): ServicePortIntent | null => {
+  const kept: ServicePortIntent[] = [];
+  for (const sp of services) {
     const keys = claimKeys(sp);
-    if (!claim(claims, keys.cluster, sp, 'cluster IP ')) return null;
+    if (contested !== undefined && !keys.all.some((key) => contested.has(key))) {
+      kept.push(sp);
+      continue;
+    }
+    if (!claim(claims, keys.cluster, sp, 'cluster IP ')) continue;
     const externalIPs = sp.externalIPs.filter((_ip, i) => claim(claims, keys.external[i] as string, sp, 'external IP '));
     const loadBalancerIPs = sp.loadBalancerIPs.filter((_ip, i) => claim(claims, keys.loadBalancer[i] as string, sp, 'load balancer IP '));
     const nodePort = keys.nodePort !== null && claim(claims, keys.nodePort, sp, '') ? sp.nodePort : 0;
@@ -107,14 +108,17 @@ export function resolveEach(
       externalIPs.length !== sp.externalIPs.length ||
       loadBalancerIPs.length !== sp.loadBalancerIPs.length ||
       nodePort !== sp.nodePort;
-    if (!changed) return sp;
+    if (!changed) {
+      kept.push(sp);
+      continue;
+    }
     const earlier = copies?.get(sp);
     const copy =
       earlier !== undefined && trimmedAlike(earlier, externalIPs, loadBalancerIPs, nodePort)
         ? earlier
         : { ...sp, externalIPs, loadBalancerIPs, nodePort, firewall: loadBalancerIPs.length > 0 ? sp.firewall : null };
     copies?.set(sp, copy);
-    return copy;
-  });
-  return { outcomes, problems: claims.problems };
+    kept.push(copy);
+  }
+  return { services: kept, problems: claims.problems };
 }

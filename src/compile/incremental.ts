@@ -9,7 +9,7 @@
 import _ from 'lodash';
 import type { ClusterState, EndpointSlice, IPFamily, NodeInfo, Service } from '../model/types.js';
 import { assembleRuleset, compareServicePorts, compileService, compileSetup, serviceSlices, type CompileSetup } from './compile.js';
-import { claimedKeys, resolveEach, type TrimmedCopies } from './conflicts.js';
+import { claimedKeys, resolveConflicts, type TrimmedCopies } from './conflicts.js';
 import type { CompileResult, ProxyConfig, ServicePortIntent } from './intent.js';
 
 /** One service as it is now: `service` undefined when it is gone. */
@@ -31,47 +31,30 @@ interface CompiledService {
   ports: ServicePortIntent[];
 }
 
-/** The ports claiming each address; an address claimed by more than one is contested. */
-class ClaimHolders {
-  /** Address → its one claimant, or all of them (a Set) while it is contested. */
-  private readonly holders = new Map<string, ServicePortIntent | Set<ServicePortIntent>>();
+/** How many ports claim each address; the addresses claimed by more than one. */
+class ClaimCounts {
+  private readonly counts = new Map<string, number>();
   readonly contested = new Set<string>();
 
   add(sp: ServicePortIntent): void {
     for (const key of claimedKeys(sp)) {
-      const held = this.holders.get(key);
-      if (held === undefined) this.holders.set(key, sp);
-      else if (held instanceof Set) held.add(sp);
-      else {
-        this.holders.set(key, new Set([held, sp]));
-        this.contested.add(key);
-      }
+      const count = (this.counts.get(key) ?? 0) + 1;
+      this.counts.set(key, count);
+      if (count > 1) this.contested.add(key);
     }
   }
 
   remove(sp: ServicePortIntent): void {
     for (const key of claimedKeys(sp)) {
-      const held = this.holders.get(key);
-      if (held === sp) this.holders.delete(key);
-      else if (held instanceof Set) {
-        held.delete(sp);
-        if (held.size > 1) continue;
-        const [last] = held;
-        this.holders.set(key, last!);
-        this.contested.delete(key);
-      }
+      const count = (this.counts.get(key) ?? 0) - 1;
+      if (count > 0) this.counts.set(key, count);
+      else this.counts.delete(key);
+      if (count <= 1) this.contested.delete(key);
     }
   }
 
-  /** The ports claiming a contested address. */
-  contenders(): Set<ServicePortIntent> {
-    const ports = new Set<ServicePortIntent>();
-    for (const key of this.contested) for (const sp of this.holders.get(key) as Set<ServicePortIntent>) ports.add(sp);
-    return ports;
-  }
-
   clear(): void {
-    this.holders.clear();
+    this.counts.clear();
     this.contested.clear();
   }
 }
@@ -88,9 +71,12 @@ function upperBound(sorted: readonly ServicePortIntent[], sp: ServicePortIntent)
   return lo;
 }
 
-function indexOfSorted(sorted: readonly ServicePortIntent[], sp: ServicePortIntent): number {
+function removeSorted(sorted: ServicePortIntent[], sp: ServicePortIntent): void {
   for (let i = upperBound(sorted, sp) - 1; i >= 0 && compareServicePorts(sorted[i]!, sp) === 0; i--) {
-    if (sorted[i] === sp) return i;
+    if (sorted[i] === sp) {
+      sorted.splice(i, 1);
+      return;
+    }
   }
   throw new Error(`kpx bug: service port ${sp.name}/${sp.protocol} is not in the sorted list`);
 }
@@ -100,7 +86,7 @@ export class IncrementalCompiler {
   private readonly compiled = new Map<string, CompiledService>();
   /** Every port of `compiled`, sorted by compareServicePorts. */
   private sorted: ServicePortIntent[] = [];
-  private readonly claims = new ClaimHolders();
+  private readonly claims = new ClaimCounts();
   private setup: CompileSetup | null = null;
   private readonly trimmedCopies: TrimmedCopies = new WeakMap();
 
@@ -138,7 +124,7 @@ export class IncrementalCompiler {
       for (const [key, change] of delta.services) {
         const before = this.compiled.get(key);
         for (const sp of before?.ports ?? []) {
-          this.sorted.splice(indexOfSorted(this.sorted, sp), 1);
+          removeSorted(this.sorted, sp);
           this.claims.remove(sp);
         }
         const after = this.set(key, change);
@@ -171,20 +157,10 @@ export class IncrementalCompiler {
 
   private assemble(serviceCIDRs: readonly string[]): CompileResult {
     // The intent gets its own array: the next update changes `sorted` in place.
-    if (this.claims.contested.size === 0) {
-      return assembleRuleset(serviceCIDRs, this.config, this.setup!, { services: this.sorted.slice(), problems: [] });
-    }
-    // Only ports sharing a contested address can take anything from each other, and their
-    // order among themselves is the list's: resolving them alone, in that order, gives what
-    // resolving the whole list gives, at a cost that follows the conflicts, not the cluster.
-    const positions = [...this.claims.contenders()].map((sp) => indexOfSorted(this.sorted, sp)).sort((a, b) => a - b);
-    const { outcomes, problems } = resolveEach(
-      positions.map((i) => this.sorted[i]!),
-      this.trimmedCopies,
-    );
-    const slots: Array<ServicePortIntent | null> = this.sorted.slice();
-    positions.forEach((i, j) => (slots[i] = outcomes[j]!));
-    const kept = slots.filter((sp): sp is ServicePortIntent => sp !== null);
-    return assembleRuleset(serviceCIDRs, this.config, this.setup!, { services: kept, problems });
+    const resolved =
+      this.claims.contested.size === 0
+        ? { services: this.sorted.slice(), problems: [] }
+        : resolveConflicts(this.sorted, this.trimmedCopies, this.claims.contested);
+    return assembleRuleset(serviceCIDRs, this.config, this.setup!, resolved);
   }
 }
