@@ -18,7 +18,8 @@ import type { RulesetIntent } from '../../compile/intent.js';
 import type { NftChain, NftStatement } from './model.js';
 import { TABLE_NAME } from './names.js';
 import { chainDeclaration, renderNftChunks, ruleText, setDeclaration, type NftTableText } from './render-text.js';
-import { elementLine, globalKey, NftTableState, type NftSetDecl, type Touched } from './table-state.js';
+import { elementLine } from './element-index.js';
+import { globalKey, NftTableState, type NftSetDecl, type Touched } from './table-state.js';
 
 export interface NftPlanOptions {
   full: boolean;

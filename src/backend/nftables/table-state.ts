@@ -13,11 +13,12 @@
  * lowering of the whole intent from scratch.
  */
 import type { RulesetIntent, ServicePortIntent } from '../../compile/intent.js';
-import { assembleRuleset, elementFromText, selfPairKey, TableBuilder, type BuilderScope, type BuiltParts, type SelfPairs, type SharedBundle } from './build.js';
-import { countDown, countUp, touchedMap, type Counted } from './counted.js';
+import { assembleRuleset, elementFromText, TableBuilder, type BuilderScope, type BuiltParts, type SharedBundle } from './build.js';
+import { countDown, countUp, type Counted } from './counted.js';
+import { ElementIndex, type TouchedElements } from './element-index.js';
 import type { NftChain, NftRuleset, NftSet } from './model.js';
 import { CLAIM_MAPS, TABLE_COMMENT, TABLE_NAME } from './names.js';
-import type { ElementBatcher, NftTableText } from './render-text.js';
+import type { NftTableText } from './render-text.js';
 import { diffServices, servicePortKey } from './service-diff.js';
 import { lowerServicePort } from './service-port.js';
 import { addSkeleton } from './skeleton.js';
@@ -31,8 +32,7 @@ interface Part {
 
 /** What an update touched, with the values before it (undefined: absent before). */
 export interface Touched {
-  /** Set → keyText → the element's dataText before ('' in a set without data). */
-  elements: Map<string, Map<string, string | undefined>>;
+  elements: TouchedElements;
   chains: Map<string, NftChain | undefined>;
   sets: Map<string, NftSetDecl | undefined>;
 }
@@ -54,22 +54,8 @@ export class NftTableState {
   readonly globalKey: string;
   private readonly skeletonSets: ReadonlySet<string>;
   private readonly parts = new Map<string, Part>();
-  /**
-   * The elements of sets without data (`cluster-ips`, `hairpin-endpoints`, ...): set →
-   * keyTexts. These are the only elements two parts can both contribute (a ClusterIP of a
-   * multi-port service, an endpoint of two services); the extra contributors are counted
-   * in `sharedKeys` (`set\nkey` → parts). Map elements are in their parts only: each is
-   * keyed by a destination its part holds (build.ts checks), so it has one contributor
-   * and is found through `holders`; indexing them too cost ~150k Map entries at 10k services.
-   */
-  private readonly setKeys = new Map<string, Set<string>>();
-  /** Self-pair elements (`ip . ip`, SelfPairs): set → ip → how many parts list it. */
-  private readonly pairCounts = new Map<string, Map<string, number>>();
-  private readonly sharedKeys = new Map<string, number>();
-  /** Map elements in the parts. */
-  private mapElements = 0;
-  /** Destination (keyText) → the part holding it in a dispatch map (CLAIM_MAPS). */
-  private readonly holders = new Map<string, string>();
+  /** Which elements exist and which parts contribute them (element-index.ts). */
+  private readonly elements = new ElementIndex(this.parts, (set) => this.sets.get(set)?.value);
   private readonly chains = new Map<string, Counted<NftChain>>();
   private readonly sets = new Map<string, Counted<NftSetDecl>>();
   /** Parts using each shared bundle; its chains and sets are counted once while any does. */
@@ -95,7 +81,7 @@ export class NftTableState {
     const state = new NftTableState(intent);
     const scope: BuilderScope = {
       outerSets: state.skeletonSets,
-      heldOutside: (key) => state.holders.has(key),
+      heldOutside: (key) => state.elements.holder(key) !== undefined,
     };
     for (const sp of intent.services) {
       const key = servicePortKey(sp);
@@ -164,7 +150,7 @@ export class NftTableState {
       const sp = spOf(key) as ServicePortIntent;
       const heldOutside = (k: string): boolean => {
         if (heldNow.has(k)) return true;
-        const holder = this.holders.get(k);
+        const holder = this.elements.holder(k);
         return holder !== undefined && !redo.has(holder) && position(holder) < position(key);
       };
       const built = this.lowerPart(sp, intent, { outerSets: this.skeletonSets, heldOutside });
@@ -197,35 +183,7 @@ export class NftTableState {
   private add(key: string, part: Part, touched: Touched | null): void {
     this.parts.set(key, part);
     const { built } = part;
-    const e = built.elements;
-    for (let i = 0; i < e.length; i += 3) {
-      const set = e[i]!;
-      const k = e[i + 1]!;
-      if (e[i + 2] !== '') {
-        // A map element: its destination had no holder (this part claimed it), so it was absent.
-        this.mapElements++;
-        if (CLAIM_MAPS.has(set)) this.holders.set(k, key);
-        if (touched) {
-          const before = touchedMap(touched.elements, set);
-          if (!before.has(k)) before.set(k, undefined);
-        }
-        continue;
-      }
-      let keys = this.setKeys.get(set);
-      if (!keys) this.setKeys.set(set, (keys = new Set()));
-      if (touched) {
-        const before = touchedMap(touched.elements, set);
-        if (!before.has(k)) before.set(k, keys.has(k) ? '' : undefined);
-      }
-      // A key already there leaves the size as it was: one lookup instead of two.
-      const size = keys.size;
-      keys.add(k);
-      if (keys.size === size) {
-        const id = `${set}\n${k}`;
-        this.sharedKeys.set(id, (this.sharedKeys.get(id) ?? 1) + 1);
-      }
-    }
-    if (built.selfPairs !== null) this.countPairs(built.selfPairs, 1, touched);
+    this.elements.add(key, built, touched?.elements ?? null);
     for (const chain of built.chains.values()) countUp(this.chains, chain.name, chain, touched?.chains);
     for (const decl of built.decls.values()) countUp(this.sets, decl.name, decl, touched?.sets);
     for (const bundle of built.bundles) {
@@ -246,28 +204,7 @@ export class NftTableState {
   private remove(key: string, part: Part, touched: Touched): void {
     this.parts.delete(key);
     const { built } = part;
-    const e = built.elements;
-    for (let i = 0; i < e.length; i += 3) {
-      const set = e[i]!;
-      const k = e[i + 1]!;
-      const data = e[i + 2]!;
-      const before = touchedMap(touched.elements, set);
-      if (data !== '') {
-        this.mapElements--;
-        if (CLAIM_MAPS.has(set) && this.holders.get(k) === key) this.holders.delete(k);
-        if (!before.has(k)) before.set(k, data);
-        continue;
-      }
-      const keys = this.setKeys.get(set);
-      if (!keys?.has(k)) continue;
-      if (!before.has(k)) before.set(k, '');
-      const id = `${set}\n${k}`;
-      const holders = this.sharedKeys.get(id);
-      if (holders === undefined) keys.delete(k);
-      else if (holders === 2) this.sharedKeys.delete(id);
-      else this.sharedKeys.set(id, holders - 1);
-    }
-    if (built.selfPairs !== null) this.countPairs(built.selfPairs, -1, touched);
+    this.elements.remove(key, built, touched.elements);
     for (const name of built.chains.keys()) countDown(this.chains, name, touched.chains);
     for (const name of built.decls.keys()) countDown(this.sets, name, touched.sets);
     for (const bundle of built.bundles) {
@@ -290,85 +227,14 @@ export class NftTableState {
     }
   }
 
-  /** Counts a part's self pairs in (+1) or out (-1); a pair is an element while its count is positive. */
-  private countPairs({ set, endpoints }: SelfPairs, delta: 1 | -1, touched: Touched | null): void {
-    let counts = this.pairCounts.get(set);
-    if (!counts) this.pairCounts.set(set, (counts = new Map()));
-    const before = touched === null ? null : touchedMap(touched.elements, set);
-    for (const { ip } of endpoints) {
-      const n = counts.get(ip) ?? 0;
-      if (before !== null) {
-        const k = selfPairKey(ip);
-        if (!before.has(k)) before.set(k, n > 0 ? '' : undefined);
-      }
-      if (n + delta > 0) counts.set(ip, n + delta);
-      else counts.delete(ip);
-    }
-  }
-
-  /** The self-pair set's elements, as key texts. */
-  private *pairKeys(set: string): Generator<string> {
-    for (const ip of this.pairCounts.get(set)?.keys() ?? []) yield selfPairKey(ip);
-  }
-
   /** The dataText of `key` in `set` ('' in a set without data); undefined when absent. */
   element(set: string, key: string): string | undefined {
-    if (this.sets.get(set)?.value.data === null) {
-      const pairs = this.pairCounts.get(set);
-      const ip = key.slice(0, key.indexOf(' . '));
-      if (pairs?.has(ip) && selfPairKey(ip) === key) return '';
-      return this.setKeys.get(set)?.has(key) ? '' : undefined;
-    }
-    const holder = this.holders.get(key);
-    const e = holder === undefined ? undefined : this.parts.get(holder)?.built.elements;
-    if (e === undefined) return undefined;
-    for (let i = 0; i < e.length; i += 3) if (e[i] === set && e[i + 1] === key) return e[i + 2];
-    return undefined;
+    return this.elements.element(set, key);
   }
 
   /** The elements of one set as nft prints them. */
-  *elementLines(set: string): Generator<string> {
-    if (this.sets.get(set)?.value.data === null) {
-      yield* this.setKeys.get(set) ?? [];
-      yield* this.pairKeys(set);
-      return;
-    }
-    for (const [s, key, data] of this.mapElementTriples()) if (s === set) yield elementLine(key, data);
-  }
-
-  private *mapElementTriples(): Generator<[string, string, string]> {
-    for (const { built } of this.parts.values()) {
-      const e = built.elements;
-      for (let i = 0; i < e.length; i += 3) if (e[i + 2] !== '') yield [e[i]!, e[i + 1]!, e[i + 2]!];
-    }
-  }
-
-  /**
-   * Every element as `add element` commands, sets without data first, then the maps' in
-   * one pass over the parts (commands of different maps interleave; nft does not mind).
-   */
-  private *elementCommands(batcher: ElementBatcher): Generator<string> {
-    for (const [set, keys] of this.setKeys) {
-      for (const key of keys) {
-        const command = batcher.add(set, key);
-        if (command !== null) yield command;
-      }
-    }
-    for (const set of this.pairCounts.keys()) {
-      for (const key of this.pairKeys(set)) {
-        const command = batcher.add(set, key);
-        if (command !== null) yield command;
-      }
-    }
-    for (const { built } of this.parts.values()) {
-      const e = built.elements;
-      for (let i = 0; i < e.length; i += 3) {
-        if (e[i + 2] === '') continue;
-        const command = batcher.add(e[i]!, `${e[i + 1]} : ${e[i + 2]}`);
-        if (command !== null) yield command;
-      }
-    }
-    yield* batcher.rest();
+  elementLines(set: string): Iterable<string> {
+    return this.elements.lines(set);
   }
 
   chain(name: string): NftChain | undefined {
@@ -388,10 +254,7 @@ export class NftTableState {
   }
 
   stats(): { chains: number; sets: number; elements: number } {
-    let elements = this.mapElements;
-    for (const keys of this.setKeys.values()) elements += keys.size;
-    for (const counts of this.pairCounts.values()) elements += counts.size;
-    return { chains: this.chains.size, sets: this.sets.size, elements };
+    return { chains: this.chains.size, sets: this.sets.size, elements: this.elements.count() };
   }
 
   /**
@@ -401,15 +264,12 @@ export class NftTableState {
    */
   toBatchTable(): NftTableText {
     const chains = [...this.chains.values()].map((c) => c.value);
-    return { family: this.family, table: TABLE_NAME, comment: TABLE_COMMENT, sets: this.setDecls(), chains, elementCommands: (b) => this.elementCommands(b) };
+    return { family: this.family, table: TABLE_NAME, comment: TABLE_COMMENT, sets: this.setDecls(), chains, elementCommands: (b) => this.elements.commands(b) };
   }
 
   /** The whole table in canonical order, as lowerNftables returns it (elements parsed back from their text). */
   toRuleset(): NftRuleset {
-    const texts = new Map<string, Array<[string, string]>>();
-    for (const [set, keys] of this.setKeys) texts.set(set, [...keys].map((key) => [key, '']));
-    for (const set of this.pairCounts.keys()) for (const key of this.pairKeys(set)) (texts.get(set) ?? texts.set(set, []).get(set))?.push([key, '']);
-    for (const [set, key, data] of this.mapElementTriples()) (texts.get(set) ?? texts.set(set, []).get(set))?.push([key, data]);
+    const texts = this.elements.texts();
     const sets = this.setDecls().map((decl) => {
       const elements = (texts.get(decl.name) ?? []).map(([key, data]) => elementFromText(decl, key, data));
       return { ...decl, elements };
@@ -417,9 +277,4 @@ export class NftTableState {
     const chains = [...this.chains.values()].map((c) => c.value);
     return assembleRuleset(this.family, TABLE_NAME, TABLE_COMMENT, sets, chains);
   }
-}
-
-/** An element as nft prints it: `key`, or `key : data` in a map. */
-export function elementLine(key: string, data: string): string {
-  return data === '' ? key : `${key} : ${data}`;
 }

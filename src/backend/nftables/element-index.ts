@@ -1,0 +1,199 @@
+/**
+ * Which elements the table holds and which parts contribute them. Elements of sets without
+ * data (`cluster-ips`, the CIDR and firewall sets) are the only ones two parts can both
+ * contribute (a ClusterIP of a multi-port service): one Set per set, the extra contributors
+ * counted in `sharedKeys` (`set\nkey` → parts). Self pairs (`hairpin-endpoints`, SelfPairs)
+ * are counted per address. Map elements stay in their parts only: each is keyed by a
+ * destination its part holds (build.ts checks), so it has one contributor and is found
+ * through `holders`; indexing them too cost ~150k Map entries at 10k services.
+ */
+import { selfPairKey, type BuiltParts, type SelfPairs } from './build.js';
+import { touchedMap } from './counted.js';
+import type { NftSet } from './model.js';
+import { CLAIM_MAPS } from './names.js';
+import type { ElementBatcher } from './render-text.js';
+
+/** Set → keyText → dataText before an update ('' in a set without data; undefined: absent). */
+export type TouchedElements = Map<string, Map<string, string | undefined>>;
+
+/** An element as nft prints it: `key`, or `key : data` in a map. */
+export function elementLine(key: string, data: string): string {
+  return data === '' ? key : `${key} : ${data}`;
+}
+
+export class ElementIndex {
+  private readonly setKeys = new Map<string, Set<string>>();
+  private readonly sharedKeys = new Map<string, number>();
+  /** Self pairs: set → ip → how many parts list it. */
+  private readonly pairCounts = new Map<string, Map<string, number>>();
+  /** Map elements in the parts. */
+  private mapElements = 0;
+  /** Destination (keyText) → the part holding it in a dispatch map (CLAIM_MAPS). */
+  private readonly holders = new Map<string, string>();
+
+  constructor(
+    private readonly parts: ReadonlyMap<string, { built: BuiltParts }>,
+    private readonly declOf: (set: string) => Omit<NftSet, 'elements'> | undefined,
+  ) {}
+
+  /** The part holding the destination `key` in a dispatch map. */
+  holder(key: string): string | undefined {
+    return this.holders.get(key);
+  }
+
+  /** Counts in the elements of part `key`; records in `touched` what they were before. */
+  add(key: string, built: BuiltParts, touched: TouchedElements | null): void {
+    const e = built.elements;
+    for (let i = 0; i < e.length; i += 3) {
+      const set = e[i]!;
+      const k = e[i + 1]!;
+      if (e[i + 2] !== '') {
+        // A map element: its destination had no holder (this part claimed it), so it was absent.
+        this.mapElements++;
+        if (CLAIM_MAPS.has(set)) this.holders.set(k, key);
+        if (touched) {
+          const before = touchedMap(touched, set);
+          if (!before.has(k)) before.set(k, undefined);
+        }
+        continue;
+      }
+      let keys = this.setKeys.get(set);
+      if (!keys) this.setKeys.set(set, (keys = new Set()));
+      if (touched) {
+        const before = touchedMap(touched, set);
+        if (!before.has(k)) before.set(k, keys.has(k) ? '' : undefined);
+      }
+      // A key already there leaves the size as it was: one lookup instead of two.
+      const size = keys.size;
+      keys.add(k);
+      if (keys.size === size) {
+        const id = `${set}\n${k}`;
+        this.sharedKeys.set(id, (this.sharedKeys.get(id) ?? 1) + 1);
+      }
+    }
+    if (built.selfPairs !== null) this.countPairs(built.selfPairs, 1, touched);
+  }
+
+  /** Counts out the elements of part `key` (still in `parts` or not). */
+  remove(key: string, built: BuiltParts, touched: TouchedElements): void {
+    const e = built.elements;
+    for (let i = 0; i < e.length; i += 3) {
+      const set = e[i]!;
+      const k = e[i + 1]!;
+      const data = e[i + 2]!;
+      const before = touchedMap(touched, set);
+      if (data !== '') {
+        this.mapElements--;
+        if (CLAIM_MAPS.has(set) && this.holders.get(k) === key) this.holders.delete(k);
+        if (!before.has(k)) before.set(k, data);
+        continue;
+      }
+      const keys = this.setKeys.get(set);
+      if (!keys?.has(k)) continue;
+      if (!before.has(k)) before.set(k, '');
+      const id = `${set}\n${k}`;
+      const holders = this.sharedKeys.get(id);
+      if (holders === undefined) keys.delete(k);
+      else if (holders === 2) this.sharedKeys.delete(id);
+      else this.sharedKeys.set(id, holders - 1);
+    }
+    if (built.selfPairs !== null) this.countPairs(built.selfPairs, -1, touched);
+  }
+
+  /** Counts a part's self pairs in (+1) or out (-1); a pair is an element while its count is positive. */
+  private countPairs({ set, endpoints }: SelfPairs, delta: 1 | -1, touched: TouchedElements | null): void {
+    let counts = this.pairCounts.get(set);
+    if (!counts) this.pairCounts.set(set, (counts = new Map()));
+    const before = touched === null ? null : touchedMap(touched, set);
+    for (const { ip } of endpoints) {
+      const n = counts.get(ip) ?? 0;
+      if (before !== null) {
+        const k = selfPairKey(ip);
+        if (!before.has(k)) before.set(k, n > 0 ? '' : undefined);
+      }
+      if (n + delta > 0) counts.set(ip, n + delta);
+      else counts.delete(ip);
+    }
+  }
+
+  private *pairKeys(set: string): Generator<string> {
+    for (const ip of this.pairCounts.get(set)?.keys() ?? []) yield selfPairKey(ip);
+  }
+
+  /** The dataText of `key` in `set` ('' in a set without data); undefined when absent. */
+  element(set: string, key: string): string | undefined {
+    if (this.declOf(set)?.data === null) {
+      const pairs = this.pairCounts.get(set);
+      const ip = key.slice(0, key.indexOf(' . '));
+      if (pairs?.has(ip) && selfPairKey(ip) === key) return '';
+      return this.setKeys.get(set)?.has(key) ? '' : undefined;
+    }
+    const holder = this.holders.get(key);
+    const e = holder === undefined ? undefined : this.parts.get(holder)?.built.elements;
+    if (e === undefined) return undefined;
+    for (let i = 0; i < e.length; i += 3) if (e[i] === set && e[i + 1] === key) return e[i + 2];
+    return undefined;
+  }
+
+  /** The elements of one set as nft prints them. */
+  *lines(set: string): Generator<string> {
+    if (this.declOf(set)?.data === null) {
+      yield* this.setKeys.get(set) ?? [];
+      yield* this.pairKeys(set);
+      return;
+    }
+    for (const [s, key, data] of this.mapElementTriples()) if (s === set) yield elementLine(key, data);
+  }
+
+  private *mapElementTriples(): Generator<[string, string, string]> {
+    for (const { built } of this.parts.values()) {
+      const e = built.elements;
+      for (let i = 0; i < e.length; i += 3) if (e[i + 2] !== '') yield [e[i]!, e[i + 1]!, e[i + 2]!];
+    }
+  }
+
+  /**
+   * Every element as `add element` commands, sets without data first, then the maps' in
+   * one pass over the parts (commands of different maps interleave; nft does not mind).
+   */
+  *commands(batcher: ElementBatcher): Generator<string> {
+    for (const [set, keys] of this.setKeys) {
+      for (const key of keys) {
+        const command = batcher.add(set, key);
+        if (command !== null) yield command;
+      }
+    }
+    for (const set of this.pairCounts.keys()) {
+      for (const key of this.pairKeys(set)) {
+        const command = batcher.add(set, key);
+        if (command !== null) yield command;
+      }
+    }
+    for (const { built } of this.parts.values()) {
+      const e = built.elements;
+      for (let i = 0; i < e.length; i += 3) {
+        if (e[i + 2] === '') continue;
+        const command = batcher.add(e[i]!, `${e[i + 1]} : ${e[i + 2]}`);
+        if (command !== null) yield command;
+      }
+    }
+    yield* batcher.rest();
+  }
+
+  /** Every element as [keyText, dataText], by set. */
+  texts(): Map<string, Array<[string, string]>> {
+    const texts = new Map<string, Array<[string, string]>>();
+    const push = (set: string, key: string, data: string) => (texts.get(set) ?? texts.set(set, []).get(set))?.push([key, data]);
+    for (const [set, keys] of this.setKeys) for (const key of keys) push(set, key, '');
+    for (const set of this.pairCounts.keys()) for (const key of this.pairKeys(set)) push(set, key, '');
+    for (const [set, key, data] of this.mapElementTriples()) push(set, key, data);
+    return texts;
+  }
+
+  count(): number {
+    let elements = this.mapElements;
+    for (const keys of this.setKeys.values()) elements += keys.size;
+    for (const counts of this.pairCounts.values()) elements += counts.size;
+    return elements;
+  }
+}
