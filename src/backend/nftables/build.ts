@@ -20,9 +20,8 @@ import type {
   NftValue,
   NftVerdict,
 } from './model.js';
-import { isVerdict } from './model.js';
 import { CLAIM_MAPS } from './names.js';
-import { atomText, valueText, verdictText } from './render-text.js';
+import { dataText, valueText } from './render-text.js';
 
 export const saddr: NftExpr = { kind: 'field', field: 'saddr' };
 export const daddr: NftExpr = { kind: 'field', field: 'daddr' };
@@ -112,27 +111,6 @@ export function valueSortKey(v: NftValue): string {
   return key;
 }
 
-export function compareValues(a: NftValue, b: NftValue): number {
-  return compareStrings(valueSortKey(a), valueSortKey(b));
-}
-
-/**
- * An element's key as nft prints it, one flat string (a `+=` rope would stay a rope, with
- * its pieces, for as long as the table state holds the key). It is the element's identity
- * in its set: every position of a key has one declared type, so two keys are equal exactly
- * when their text is; a destination's key is also its identity across the dispatch maps.
- */
-export function keyText(v: NftValue): string {
-  if (typeof v !== 'object' || !('concat' in v)) return atomText(v);
-  // join() prints numbers and strings as atomText does; only prefixes need formatting.
-  return v.concat.some((a) => typeof a === 'object') ? v.concat.map(atomText).join(' . ') : v.concat.join(' . ');
-}
-
-/** A map element's data (or verdict) as nft prints it. */
-export function dataText(v: NftValue | NftVerdict): string {
-  return isVerdict(v) ? verdictText(v) : valueText(v);
-}
-
 /** An atom nft prints as `text` in a position of `type` (in an interval set, `a/len` is a prefix). */
 function atomFromText(text: string, type: NftType, interval: boolean): NftAtom {
   if (type === 'inet_service' || type === 'mark') return Number(text);
@@ -151,7 +129,7 @@ function verdictFromText(text: string): NftVerdict {
   return { kind: text.slice(0, space) as 'jump' | 'goto', target: text.slice(space + 1) };
 }
 
-/** The element whose keyText and dataText these are, typed by its set's declaration. */
+/** The element whose key text and dataText these are, typed by its set's declaration. */
 export function elementFromText(decl: Omit<NftSet, 'elements'>, key: string, data: string): NftElement {
   const interval = decl.flags.includes('interval');
   const element: NftElement = { key: valueFromText(key, decl.key, interval) };
@@ -174,7 +152,7 @@ function sortElements(elements: readonly NftElement[]): NftElement[] {
  */
 export interface BuilderScope {
   outerSets: ReadonlySet<string>;
-  /** Whether an earlier part of the table holds the destination `key` (a keyText). */
+  /** Whether an earlier part of the table holds the destination `key` (its valueText). */
   heldOutside(key: string): boolean;
 }
 
@@ -203,7 +181,7 @@ export interface BuiltParts {
   decls: ReadonlyMap<string, Omit<NftSet, 'elements'>>;
   /**
    * Elements in insertion order, each (set, key) once, as text: three strings per element,
-   * its set, its keyText and its dataText ('' in a set without data). Text is all a batch
+   * its set, its key text and its dataText ('' in a set without data). Text is all a batch
    * needs; toRuleset parses it back by the set's declared types.
    */
   elements: readonly string[];
@@ -211,7 +189,7 @@ export interface BuiltParts {
   chains: ReadonlyMap<string, NftChain>;
   /** Shared bundles used, each once: a reference instead of a dozen chains and maps per part. */
   bundles: readonly SharedBundle[];
-  /** Destinations (keyTexts) this builder tried to claim. */
+  /** Destinations (key texts) this builder tried to claim. */
   probes: readonly string[];
   /** Elements `ip . ip` of one set, one per endpoint listed (addSelfPairs). */
   selfPairs: SelfPairs | null;
@@ -251,7 +229,7 @@ export class TableBuilder {
   private selfPairs: SelfPairs | null = null;
   /** Destinations claimable() granted: the only keys map elements may have (table-state.ts relies on it). */
   private readonly claimed: string[] = [];
-  /** The last key object and its keyText: a destination's key is passed a dozen times in a row. */
+  /** The last key object and its key text: a destination's key is passed a dozen times in a row. */
   private lastKey: NftValue | null = null;
   private lastKeyText = '';
 
@@ -279,7 +257,7 @@ export class TableBuilder {
   private keyOf(key: NftValue): string {
     if (key !== this.lastKey || typeof key !== 'object') {
       this.lastKey = key;
-      this.lastKeyText = keyText(key);
+      this.lastKeyText = valueText(key);
     }
     return this.lastKeyText;
   }

@@ -13,7 +13,7 @@ import type { NftSet } from './model.js';
 import { CLAIM_MAPS } from './names.js';
 import type { ElementBatcher } from './render-text.js';
 
-/** Set → keyText → dataText before an update ('' in a set without data; undefined: absent). */
+/** Set → key text → dataText before an update ('' in a set without data; undefined: absent). */
 export type TouchedElements = Map<string, Map<string, string | undefined>>;
 
 /** An element as nft prints it: `key`, or `key : data` in a map. */
@@ -28,7 +28,7 @@ export class ElementIndex {
   private readonly pairCounts = new Map<string, Map<string, number>>();
   /** Map elements in the parts. */
   private mapElements = 0;
-  /** Destination (keyText) → the part holding it in a dispatch map (CLAIM_MAPS). */
+  /** Destination (key text) → the part holding it in a dispatch map (CLAIM_MAPS). */
   private readonly holders = new Map<string, string>();
 
   constructor(
@@ -180,7 +180,7 @@ export class ElementIndex {
     yield* batcher.rest();
   }
 
-  /** Every element as [keyText, dataText], by set. */
+  /** Every element as [key text, dataText], by set. */
   texts(): Map<string, Array<[string, string]>> {
     const texts = new Map<string, Array<[string, string]>>();
     const push = (set: string, key: string, data: string) => (texts.get(set) ?? texts.set(set, []).get(set))?.push([key, data]);

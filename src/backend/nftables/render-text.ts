@@ -61,22 +61,30 @@ export function exprText(family: NftFamily, e: NftExpr): string {
   }
 }
 
-export function atomText(a: NftAtom): string {
+function atomText(a: NftAtom): string {
   if (typeof a === 'string') return a;
   return typeof a === 'object' ? `${a.prefix}/${a.len}` : String(a);
 }
 
-// Loops, not map/join: a full batch renders ~26 values per service (10k × 10: 258k elements).
+/**
+ * A value as nft prints it, as one flat string: the table state keeps element keys made
+ * here (build.ts), and a `+=` rope would keep its pieces for as long as it holds them.
+ * It is also an element key's identity in its set: every position of a key has one
+ * declared type, so two keys are equal exactly when their text is.
+ */
 export function valueText(v: NftValue): string {
   if (typeof v !== 'object' || !('concat' in v)) return atomText(v);
-  const parts = v.concat;
-  let text = atomText(parts[0]!);
-  for (let i = 1; i < parts.length; i++) text += ` . ${atomText(parts[i]!)}`;
-  return text;
+  // join() prints numbers and strings as atomText does; only prefixes need formatting.
+  return v.concat.some((a) => typeof a === 'object') ? v.concat.map(atomText).join(' . ') : v.concat.join(' . ');
 }
 
 export function verdictText(v: NftVerdict): string {
   return v.kind === 'jump' || v.kind === 'goto' ? `${v.kind} ${v.target}` : v.kind;
+}
+
+/** A map element's data (or verdict) as nft prints it. */
+export function dataText(v: NftValue | NftVerdict): string {
+  return isVerdict(v) ? verdictText(v) : valueText(v);
 }
 
 function natSourceText(family: NftFamily, s: NftNatSource, isAddr: boolean): string {
@@ -126,7 +134,7 @@ export function ruleText(family: NftFamily, r: NftRule): string {
 
 export function elementText(e: NftElement): string {
   if (e.value === undefined) return valueText(e.key);
-  return `${valueText(e.key)} : ${isVerdict(e.value) ? verdictText(e.value) : valueText(e.value)}`;
+  return `${valueText(e.key)} : ${dataText(e.value)}`;
 }
 
 /** `add set|map <prefix> <name> { type … }`; `prefix` is `<family> <table>`. */

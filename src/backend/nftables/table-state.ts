@@ -61,7 +61,7 @@ export class NftTableState {
   /** Parts using each shared bundle; its chains and sets are counted once while any does. */
   private readonly bundles = new Map<SharedBundle, number>();
   /**
-   * Destination (keyText) → the service ports that tried to claim it: nearly always one,
+   * Destination (key text) → the service ports that tried to claim it: nearly always one,
    * kept as its key; a Set only once a second port wants it (10k Sets cost 2 MiB).
    */
   private readonly wanters = new Map<string, string | Set<string>>();
