@@ -15,6 +15,12 @@ export interface ExecOptions {
   /** Written whole, or piece by piece as the tool reads (pieces are produced on demand). */
   stdin?: string | Iterable<string>;
   timeoutMs?: number;
+  /**
+   * Called once all of stdin is in the tool's pipe (the stream's 'finish'), not when the
+   * tool has read it: work the tool does not wait for can run from then on without
+   * holding back the tail of its input.
+   */
+  onInputWritten?: () => void;
 }
 
 export type Exec = (argv: string[], opts?: ExecOptions) => Promise<ExecResult>;
@@ -63,6 +69,7 @@ export const exec: Exec = (argv, opts = {}) =>
     );
     // A tool that exits early (bad flag) closes stdin; that is reported by its exit code.
     child.stdin.on('error', () => {});
+    if (opts.onInputWritten) child.stdin.once('finish', opts.onInputWritten);
     if (typeof opts.stdin === 'string' || opts.stdin === undefined) child.stdin.end(opts.stdin ?? '');
     else {
       // Input that fails half-way must not reach the tool as a shorter batch: kill it unread.

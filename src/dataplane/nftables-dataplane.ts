@@ -112,7 +112,9 @@ export async function createNftablesDataplane(opts: NftablesDataplaneOptions): P
     const text = ops.full ? null : renderNftOps(ops);
     const t3 = performance.now();
     const bytes = () => full?.bytes ?? Buffer.byteLength(text ?? '');
-    const result = full !== null ? await exec(['nft', '-f', '-'], { stdin: full, timeoutMs: APPLY_TIMEOUT_MS }) : text ? await applyPartial(text) : null;
+    // The state's deferred bookkeeping runs while nft parses: nft starts only at end of input.
+    const settle = () => ops.state.settle();
+    const result = full !== null ? await exec(['nft', '-f', '-'], { stdin: full, timeoutMs: APPLY_TIMEOUT_MS, onInputWritten: settle }) : text ? await applyPartial(text) : null;
     if (result !== null && result.code !== 0) {
       logger?.warn({ family, full: ops.full, bytes: bytes() }, 'nft rejected the batch; next sync recreates the table');
       throw new ApplyError(`nft (IPv${family}, ${ops.full ? 'full' : 'partial'} batch) exited ${result.code}`, result.stderr);

@@ -123,6 +123,27 @@ describe('nftables dataplane (real kernel)', () => {
     });
   }
 
+  it('an endpoint of two ports: the cold batch lists its hairpin pair twice, the kernel keeps it once until its last port goes', async () => {
+    const dp = await createNftablesDataplane({ exec: live, spawn: liveSpawn, family: 4 });
+    const shared = ep('10.180.0.1');
+    const tcp = svc({ clusterIP: '172.30.0.1', protocol: 'tcp', endpoints: [shared, ep('10.180.0.2')] });
+    const udp = svc({ clusterIP: '172.30.0.1', protocol: 'udp', endpoints: [shared] });
+    const pairs = async () => await nft(live, ['list', 'set', 'ip', 'kpx', 'hairpin-endpoints']);
+    try {
+      for (const target of [intent([tcp, udp]), intent([tcp]), intent([udp]), intent([])]) {
+        await dp.sync(target, { full: false });
+        await expectLive(target);
+      }
+      await dp.sync(intent([tcp, udp]), { full: false });
+      await dp.sync(intent([udp]), { full: false });
+      expect(await pairs()).toContain('10.180.0.1 . 10.180.0.1');
+      expect(await pairs()).not.toContain('10.180.0.2');
+    } finally {
+      dp.close();
+      await dp.cleanup();
+    }
+  });
+
   it('a full sync repairs a deleted table, a flushed chain and removed elements, and keeps affinity entries', async () => {
     const dp = await createNftablesDataplane({ exec: live, family: 4 });
     const target = kitchenSink(4);

@@ -24,6 +24,30 @@ describe('exec', () => {
     expect(produced).toBe(8);
   });
 
+  it('says when all of stdin is in the pipe, while the tool still runs', async () => {
+    const piece = 'x'.repeat(1 << 20);
+    let produced = 0;
+    function* pieces(): Generator<string> {
+      for (let i = 0; i < 4; i++) {
+        produced++;
+        yield piece;
+      }
+    }
+    const events: string[] = [];
+    let exited = false;
+    // The tool reads everything, then takes a while before it exits.
+    const running = exec(['sh', '-c', 'wc -c; sleep 0.3; echo done'], {
+      stdin: pieces(),
+      onInputWritten: () => events.push(`written after ${produced} pieces, tool ${exited ? 'gone' : 'running'}`),
+    });
+    const result = await running.finally(() => (exited = true));
+    expect(result.stdout).toBe(`${4 * piece.length}\ndone\n`);
+    expect(events).toEqual(['written after 4 pieces, tool running']);
+    const whole: string[] = [];
+    await exec(['cat'], { stdin: 'one string', onInputWritten: () => whole.push('written') });
+    expect(whole).toEqual(['written']);
+  });
+
   it('kills the tool, unread to the end, when its input fails half-way', async () => {
     function* failing(): Generator<string> {
       yield 'first line\n';

@@ -31,6 +31,13 @@ export class ElementIndex {
    */
   private readonly pairIPs = new Map<string, Set<string>>();
   private readonly extraPairs = new Map<string, number>();
+  /**
+   * Self-pair lists of parts added by a build from scratch, not yet in `pairIPs`: a full
+   * batch prints them as they are (an address two parts list appears twice; nft adds it
+   * once), and `settle()` indexes them while nft loads the batch. Everything that reads or
+   * changes the index settles first.
+   */
+  private unsettled: SelfPairs[] = [];
   /** Map elements in the parts. */
   private mapElements = 0;
   /** Destination (key text) → the part holding it in a dispatch map (CLAIM_MAPS). */
@@ -76,11 +83,24 @@ export class ElementIndex {
         this.sharedKeys.set(id, (this.sharedKeys.get(id) ?? 1) + 1);
       }
     }
-    if (built.selfPairs !== null) this.countPairs(built.selfPairs, 1, touched);
+    if (built.selfPairs === null) return;
+    if (touched === null) this.unsettled.push(built.selfPairs);
+    else {
+      this.settle();
+      this.countPairs(built.selfPairs, 1, touched);
+    }
+  }
+
+  /** Indexes the self pairs a build from scratch left for later (see `unsettled`). */
+  settle(): void {
+    if (this.unsettled.length === 0) return;
+    for (const pairs of this.unsettled) this.countPairs(pairs, 1, null);
+    this.unsettled = [];
   }
 
   /** Counts out the elements of part `key` (still in `parts` or not). */
   remove(key: string, built: BuiltParts, touched: TouchedElements): void {
+    this.settle();
     const e = built.elements;
     for (let i = 0; i < e.length; i += 3) {
       const set = e[i]!;
@@ -139,6 +159,7 @@ export class ElementIndex {
   /** The dataText of `key` in `set` ('' in a set without data); undefined when absent. */
   element(set: string, key: string): string | undefined {
     if (this.declOf(set)?.data === null) {
+      this.settle();
       const ip = key.slice(0, key.indexOf(' . '));
       if (this.pairIPs.get(set)?.has(ip) && selfPairKey(ip) === key) return '';
       return this.setKeys.get(set)?.has(key) ? '' : undefined;
@@ -153,6 +174,7 @@ export class ElementIndex {
   /** The elements of one set as nft prints them. */
   *lines(set: string): Generator<string> {
     if (this.declOf(set)?.data === null) {
+      this.settle();
       yield* this.setKeys.get(set) ?? [];
       yield* this.pairKeys(set);
       return;
@@ -184,6 +206,12 @@ export class ElementIndex {
         if (command !== null) yield command;
       }
     }
+    for (const { set, endpoints } of this.unsettled) {
+      for (const { ip } of endpoints) {
+        const command = batcher.add(set, selfPairKey(ip));
+        if (command !== null) yield command;
+      }
+    }
     for (const { built } of this.parts.values()) {
       const e = built.elements;
       for (let i = 0; i < e.length; i += 3) {
@@ -197,6 +225,7 @@ export class ElementIndex {
 
   /** Every element as [key text, dataText], by set. */
   texts(): Map<string, Array<[string, string]>> {
+    this.settle();
     const texts = new Map<string, Array<[string, string]>>();
     const push = (set: string, key: string, data: string) => (texts.get(set) ?? texts.set(set, []).get(set))?.push([key, data]);
     for (const [set, keys] of this.setKeys) for (const key of keys) push(set, key, '');
@@ -205,8 +234,10 @@ export class ElementIndex {
     return texts;
   }
 
-  count(): number {
+  /** The elements a full batch prints: each element once, but an unsettled self pair once per listing. */
+  listed(): number {
     let elements = this.mapElements;
+    for (const { endpoints } of this.unsettled) elements += endpoints.length;
     for (const keys of this.setKeys.values()) elements += keys.size;
     for (const ips of this.pairIPs.values()) elements += ips.size;
     return elements;

@@ -253,8 +253,18 @@ export class NftTableState {
     return [...this.sets.values()].map((s) => s.value);
   }
 
+  /** What a full batch of this state writes (elements as printed: see ElementIndex.listed). */
   stats(): { chains: number; sets: number; elements: number } {
-    return { chains: this.chains.size, sets: this.sets.size, elements: this.elements.count() };
+    return { chains: this.chains.size, sets: this.sets.size, elements: this.elements.listed() };
+  }
+
+  /**
+   * Finishes the bookkeeping a build from scratch leaves for later (ElementIndex.settle).
+   * Optional: whatever needs it settles first. The dataplane calls it while nft loads the
+   * full batch, which does not need it.
+   */
+  settle(): void {
+    this.elements.settle();
   }
 
   /**
