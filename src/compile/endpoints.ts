@@ -1,7 +1,7 @@
 /**
  * Joining a service port to its EndpointSlices: which slice endpoints serve which port.
  */
-import { familyOf, joinHostPort } from '../model/ip.js';
+import { familyOf } from '../model/ip.js';
 import type { EndpointSlice, IPFamily, Service, ServicePortSpec, SliceEndpoint } from '../model/types.js';
 import type { EndpointIntent } from './intent.js';
 
@@ -66,7 +66,7 @@ export function joinEndpoints(
 function candidate(ep: SliceEndpoint, port: number, nodeName: string): CandidateEndpoint {
   return {
     // An unset nodeName never makes an endpoint local, even when ours is unknown too.
-    intent: { ip: ep.ip, port, address: joinHostPort(ep.ip, port), local: nodeName !== '' && ep.nodeName === nodeName },
+    intent: { ip: ep.ip, port, local: nodeName !== '' && ep.nodeName === nodeName },
     source: ep,
   };
 }

@@ -3,7 +3,7 @@
  * stable across restarts and partial syncs can reuse chains. The one place names are made.
  */
 import { createHash, hash } from 'node:crypto';
-import type { EndpointIntent, L4Protocol, ServicePortIntent } from './intent.js';
+import type { L4Protocol, ServicePortIntent } from './intent.js';
 
 const BASE32_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 
@@ -80,9 +80,7 @@ export function iptablesServiceChains(sp: Pick<ServicePortIntent, 'name' | 'prot
   };
 }
 
-export function iptablesEndpointChain(
-  sp: Pick<ServicePortIntent, 'name' | 'protocol'>,
-  ep: Pick<EndpointIntent, 'address'>,
-): string {
-  return `KUBE-SEP-${iptablesHash(sp.name, sp.protocol, ep.address)}`;
+/** The KUBE-SEP chain of the endpoint at `address` (endpointAddress). */
+export function iptablesEndpointChain(sp: Pick<ServicePortIntent, 'name' | 'protocol'>, address: string): string {
+  return `KUBE-SEP-${iptablesHash(sp.name, sp.protocol, address)}`;
 }

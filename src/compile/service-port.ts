@@ -7,7 +7,7 @@ import type { EndpointSlice, IPFamily, Service, ServicePortSpec } from '../model
 import { categorizeEndpoints, ZONE_LABEL, type PortPolicy } from './categorize.js';
 import type { CompileContext } from './context.js';
 import { joinEndpoints, type CandidateEndpoint } from './endpoints.js';
-import type { EndpointIntent, L4Protocol, ServicePortIntent, TrafficPath } from './intent.js';
+import { endpointAddress, type EndpointIntent, type L4Protocol, type ServicePortIntent, type TrafficPath } from './intent.js';
 import { sortEndpoints, uniqueStrings } from './order.js';
 
 /** A service's addresses of one family, shared by all its ports. */
@@ -77,7 +77,10 @@ function union(a: EndpointIntent[], b: EndpointIntent[]): EndpointIntent[] {
   if (b.every((ep) => a.includes(ep))) return a;
   if (a.length === 0) return b;
   const byAddress = new Map<string, EndpointIntent>();
-  for (const ep of [...a, ...b]) if (!byAddress.has(ep.address)) byAddress.set(ep.address, ep);
+  for (const ep of [...a, ...b]) {
+    const address = endpointAddress(ep);
+    if (!byAddress.has(address)) byAddress.set(address, ep);
+  }
   return sortEndpoints([...byAddress.values()]);
 }
 

@@ -17,7 +17,7 @@
  * serving; the intent lists only endpoints some path uses, so kpx clears those flows as
  * soon as ready endpoints take over.
  */
-import type { RulesetIntent } from '../compile/intent.js';
+import { endpointAddress, type RulesetIntent } from '../compile/intent.js';
 import type { IPFamily } from '../model/types.js';
 import type { Exec } from './exec.js';
 
@@ -61,7 +61,7 @@ function udpFrontends(intent: RulesetIntent | null): Map<string, Frontend> {
         frontends.set(key, frontend);
       }
       frontend.services.add(sp.name);
-      for (const ep of sp.endpoints) frontend.endpoints.set(ep.address, { ip: ep.ip, port: ep.port });
+      for (const ep of sp.endpoints) frontend.endpoints.set(endpointAddress(ep), { ip: ep.ip, port: ep.port });
     }
   }
   return frontends;

@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { joinEndpoints } from '../../src/compile/endpoints.js';
+import { endpointAddress } from '../../src/compile/intent.js';
 import type { EndpointSlice } from '../../src/model/types.js';
 import { endpoint, local, NODE, port, service, slice, slicePort, terminating } from './compile-fixtures.js';
 
 const svc = service();
 const addresses = (slices: EndpointSlice[], p = port(), family: 4 | 6 = 4, nodeName = NODE) =>
-  joinEndpoints(svc, p, slices, family, nodeName).map((ep) => ep.intent.address);
+  joinEndpoints(svc, p, slices, family, nodeName).map((ep) => endpointAddress(ep.intent));
 
 describe('joinEndpoints: slice ports', () => {
   it.each([
@@ -44,7 +45,7 @@ describe('joinEndpoints: duplicates across slices', () => {
       slice([endpoint('10.180.0.1'), endpoint('10.180.0.2')], { name: 'b' }),
     ];
     const joined = joinEndpoints(svc, port(), slices, 4, NODE);
-    expect(joined.map((ep) => [ep.intent.address, ep.source.ready])).toEqual([
+    expect(joined.map((ep) => [endpointAddress(ep.intent), ep.source.ready])).toEqual([
       ['10.180.0.1:8080', true],
       ['10.180.0.2:8080', true],
     ]);

@@ -5,6 +5,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { compileService, type CompileContext } from '../../src/compile/compile.js';
+import { endpointAddress } from '../../src/compile/intent.js';
 import { compareEndpoints } from '../../src/compile/order.js';
 import type { SliceEndpoint } from '../../src/model/types.js';
 import { endpoint, NODE, port, service, slice, ZONE } from './compile-fixtures.js';
@@ -41,9 +42,9 @@ describe('compiled service port invariants', () => {
         expect(sp.clusterEndpoints).toEqual(sorted(sp.clusterEndpoints));
         expect(sp.localEndpoints).toEqual(sorted(sp.localEndpoints));
         expect(sp.localEndpoints.every((ep) => ep.local)).toBe(true);
-        const union = new Set([...sp.clusterEndpoints, ...sp.localEndpoints].map((ep) => ep.address));
-        expect(sp.endpoints.map((ep) => ep.address)).toEqual(sorted(sp.endpoints).map((ep) => ep.address));
-        expect(new Set(sp.endpoints.map((ep) => ep.address))).toEqual(union);
+        const union = new Set([...sp.clusterEndpoints, ...sp.localEndpoints].map((ep) => endpointAddress(ep)));
+        expect(sp.endpoints.map((ep) => endpointAddress(ep))).toEqual(sorted(sp.endpoints).map((ep) => endpointAddress(ep)));
+        expect(new Set(sp.endpoints.map((ep) => endpointAddress(ep)))).toEqual(union);
         expect(sp.endpoints).toHaveLength(union.size);
         for (const path of [sp.internal, sp.external]) {
           if (!path) continue;

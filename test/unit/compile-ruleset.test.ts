@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { compileRuleset } from '../../src/compile/compile.js';
+import { endpointAddress } from '../../src/compile/intent.js';
 import type { IPFamily } from '../../src/model/types.js';
 import { clusterState, config, endpoint, node, NODE, port, service, slice, slicePort } from './compile-fixtures.js';
 
@@ -159,16 +160,16 @@ describe('compileRuleset: services', () => {
 
   it('endpoints are sorted numerically by address, then port', () => {
     const svc1 = compileRuleset(clusterState(services, slices), config(), 4).intent.services.find((sp) => sp.name === 'ns1/svc1');
-    expect(svc1?.endpoints.map((ep) => ep.address)).toEqual([
+    expect(svc1?.endpoints.map((ep) => endpointAddress(ep))).toEqual([
       '10.180.0.2:7000',
       '10.180.0.9:7000',
       '10.180.0.9:8080',
       '10.180.0.10:8080',
       '10.180.0.100:8080',
     ]);
-    expect(svc1?.endpoints.filter((ep) => ep.local).map((ep) => ep.address)).toEqual(['10.180.0.100:8080']);
+    expect(svc1?.endpoints.filter((ep) => ep.local).map((ep) => endpointAddress(ep))).toEqual(['10.180.0.100:8080']);
     const v6 = compileRuleset(clusterState(services, slices), config(), 6).intent.services.find((sp) => sp.name === 'ns1/svc1');
-    expect(v6?.endpoints.map((ep) => ep.address)).toEqual(['[fd00:180::9]:8080', '[fd00:180::a]:8080']);
+    expect(v6?.endpoints.map((ep) => endpointAddress(ep))).toEqual(['[fd00:180::9]:8080', '[fd00:180::a]:8080']);
   });
 
   it('is deterministic: input order does not change the output', () => {

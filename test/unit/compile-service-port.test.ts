@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { compileService, type CompileContext } from '../../src/compile/compile.js';
+import { endpointAddress } from '../../src/compile/intent.js';
 import type { Service } from '../../src/model/types.js';
 import { endpoint, NODE, port, service, slice, slicePort } from './compile-fixtures.js';
 
@@ -36,7 +37,8 @@ describe('compileService: identity', () => {
 
   it('endpoint addresses use the slice port, brackets for IPv6', () => {
     const [sp] = compileService(dualStack, dualSlices, ctx6);
-    expect(sp?.endpoints).toEqual([{ ip: 'fd00:180::1', port: 8080, address: '[fd00:180::1]:8080', local: false }]);
+    expect(sp?.endpoints).toEqual([{ ip: 'fd00:180::1', port: 8080, local: false }]);
+    expect(sp?.endpoints.map(endpointAddress)).toEqual(['[fd00:180::1]:8080']);
   });
 });
 

@@ -4,20 +4,17 @@
  * 192.168.0.2, externalIPs 192.168.99.x, LoadBalancer IPs 1.2.3.4 / 5.6.7.8; IPv6 uses
  * fd00:172:30::4x, fd00:10:180::x, fd00:10::/64 and 2001:db8::2.
  */
-import type {
-  EndpointIntent,
-  RulesetIntent,
-  ServicePortIntent,
-  TrafficPath,
-} from '../../src/compile/intent.js';
-import { joinHostPort } from '../../src/model/ip.js';
+import { endpointAddress, type EndpointIntent, type RulesetIntent, type ServicePortIntent, type TrafficPath } from '../../src/compile/intent.js';
 
 export function ep(ip: string, options: { port?: number; local?: boolean } = {}): EndpointIntent {
   const port = options.port ?? 80;
-  return { ip, port, address: joinHostPort(ip, port), local: options.local ?? false };
+  return { ip, port, local: options.local ?? false };
 }
 
-const byAddress = (a: EndpointIntent, b: EndpointIntent) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0);
+const byAddress = (a: EndpointIntent, b: EndpointIntent) => {
+  const [x, y] = [endpointAddress(a), endpointAddress(b)];
+  return x < y ? -1 : x > y ? 1 : 0;
+};
 
 export interface ServicePortOptions extends Partial<Omit<ServicePortIntent, 'name' | 'endpoints'>> {
   namespace?: string;
@@ -35,7 +32,7 @@ export function servicePort(options: ServicePortOptions = {}): ServicePortIntent
   const portName = options.portName ?? 'p80';
   const clusterEndpoints = options.clusterEndpoints ?? [];
   const localEndpoints = options.localEndpoints ?? [];
-  const union = new Map([...clusterEndpoints, ...localEndpoints].map((e) => [e.address, e]));
+  const union = new Map([...clusterEndpoints, ...localEndpoints].map((e) => [endpointAddress(e), e]));
   const internal: TrafficPath = options.internal ?? {
     policy: 'cluster',
     noEndpoints: clusterEndpoints.length > 0 ? null : 'REJECT',

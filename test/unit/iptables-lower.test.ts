@@ -304,8 +304,8 @@ describe('defensive lowering', () => {
     const good = servicePort({ clusterEndpoints: [ep('10.180.0.1')] });
     const octal = servicePort({ service: 'svc2', clusterIP: '172.030.0.42', clusterEndpoints: [ep('10.180.0.2')] });
     const wrongFamily = servicePort({ service: 'svc3', clusterIP: '172.30.0.43', clusterEndpoints: [ep('fd00::1')] });
-    const badAddress = servicePort({ service: 'svc4', clusterIP: '172.30.0.44', clusterEndpoints: [{ ...ep('10.180.0.4'), address: '10.180.0.4:81' }] });
-    const ruleset = lowerIptables(rulesetIntent([good, octal, wrongFamily, badAddress]));
+    const badPort = servicePort({ service: 'svc4', clusterIP: '172.30.0.44', clusterEndpoints: [{ ...ep('10.180.0.4'), port: 0 }] });
+    const ruleset = lowerIptables(rulesetIntent([good, octal, wrongFamily, badPort]));
     expect([...ruleset.serviceChains.keys()]).toEqual(['ns1/svc1:p80']);
     expect(ruleset.problems.map((p) => `${p.kind} ${p.namespace}/${p.name}`)).toEqual([
       'Service ns1/svc2',
@@ -313,7 +313,7 @@ describe('defensive lowering', () => {
       'Service ns1/svc4',
     ]);
     expect(ruleset.problems[0]!.reason).toContain('172.030.0.42');
-    expect(render(rulesetIntent([good, octal, wrongFamily, badAddress]))).not.toMatch(/svc[234]/);
+    expect(render(rulesetIntent([good, octal, wrongFamily, badPort]))).not.toMatch(/svc[234]/);
   });
 
   it('ignores bad global CIDRs and a bad mark, and says so', () => {

@@ -15,7 +15,7 @@ describe('chain names', () => {
     const chains = iptablesServiceChains({ name: 'ns1/svc1:p80', protocol: 'tcp' });
     expect(chains.cluster).toBe('KUBE-SVC-XPGD46QRK7WJZT7O');
     expect(chains.external).toBe('KUBE-EXT-XPGD46QRK7WJZT7O');
-    expect(iptablesEndpointChain({ name: 'ns1/svc1:p80', protocol: 'tcp' }, { address: '10.180.0.1:80' })).toBe(
+    expect(iptablesEndpointChain({ name: 'ns1/svc1:p80', protocol: 'tcp' }, '10.180.0.1:80')).toBe(
       'KUBE-SEP-SXIVWICOYRO3J4NJ',
     );
   });

@@ -9,8 +9,7 @@
  * - LoadBalancer IPs 1.2.3.x
  * - outside client:  203.0.113.5; LB source range 203.0.113.0/25
  */
-import type { EndpointIntent, RulesetIntent, ServicePortIntent, TrafficPath } from '../../src/compile/intent.js';
-import { joinHostPort } from '../../src/model/ip.js';
+import { endpointAddress, type EndpointIntent, type RulesetIntent, type ServicePortIntent, type TrafficPath } from '../../src/compile/intent.js';
 import type { TraceNode } from '../../src/trace/types.js';
 
 export const NODE_IP = '192.168.0.2';
@@ -22,7 +21,7 @@ export const NODE: TraceNode = { localAddresses: [NODE_IP, '127.0.0.1'] };
 export const NODE6: TraceNode = { localAddresses: [NODE_IP6, '::1'] };
 
 export function ep(ip: string, port = 80, local = false): EndpointIntent {
-  return { ip, port, address: joinHostPort(ip, port), local };
+  return { ip, port, local };
 }
 
 export interface ServiceSpec {
@@ -82,7 +81,7 @@ export function svc(spec: ServiceSpec = {}): ServicePortIntent {
         : null,
     clusterEndpoints,
     localEndpoints,
-    endpoints: [...new Map([...clusterEndpoints, ...localEndpoints].map((e) => [e.address, e])).values()],
+    endpoints: [...new Map([...clusterEndpoints, ...localEndpoints].map((e) => [endpointAddress(e), e])).values()],
     internal: path(internalLocal, internalLocal ? localEndpoints : clusterEndpoints, all.length > 0),
     external: external ? path(externalLocal, externalLocal ? localEndpoints : clusterEndpoints, all.length > 0) : null,
   };

@@ -7,7 +7,7 @@
  */
 import _ from 'lodash';
 import { describe, expect, it } from 'vitest';
-import type { RulesetIntent, ServicePortIntent } from '../../src/compile/intent.js';
+import { endpointAddress, type RulesetIntent, type ServicePortIntent } from '../../src/compile/intent.js';
 import { seededRandom } from '../../bench/generate.js';
 import { TableBuilder } from '../../src/backend/nftables/build.js';
 import { lowerNftables } from '../../src/backend/nftables/lower.js';
@@ -288,7 +288,7 @@ describe('nftables planner', () => {
           externalLocal: random() < 0.3,
           endpoints: _.uniqBy(
             Array.from({ length: count }, () => ep(epAddr(1 + Math.floor(random() * 20)), mixedPorts ? pick([80, 81]) : 80, random() < 0.4)),
-            (e) => e.address,
+            (e) => endpointAddress(e),
           ),
         };
         return svc(spec);

@@ -1,5 +1,5 @@
 /** A service port's own nat chains: KUBE-SVC, KUBE-SVL, KUBE-EXT, KUBE-FW and one KUBE-SEP per endpoint. */
-import type { EndpointIntent } from '../../compile/intent.js';
+import { endpointAddress, type EndpointIntent } from '../../compile/intent.js';
 import { iptablesEndpointChain } from '../../compile/names.js';
 import { comment, COMMENT, commentText, jump } from './matches.js';
 import { KUBE_MARK_MASQ, type IptablesChain } from './ruleset.js';
@@ -30,10 +30,10 @@ type EndpointChainNames = Map<string, string>;
 
 function balancingRules(plan: ServicePortPlan, endpoints: readonly EndpointIntent[], sepNames: EndpointChainNames, rules: string[][]): void {
   const { sp } = plan;
-  const targets = endpoints.map((ep) => ({
-    chain: sepNames.get(ep.address) ?? iptablesEndpointChain(sp, ep),
-    text: commentText(`${sp.name} -> ${ep.address}`),
-  }));
+  const targets = endpoints.map((ep) => {
+    const address = endpointAddress(ep);
+    return { chain: sepNames.get(address) ?? iptablesEndpointChain(sp, address), text: commentText(`${sp.name} -> ${address}`) };
+  });
   const timeout = sp.affinityTimeoutSeconds;
   if (timeout !== null) {
     const seconds = String(timeout);
@@ -97,7 +97,7 @@ function firewallChain(plan: ServicePortPlan, name: string, target: string): Ipt
   return { table: 'nat', name, rules: sources.map((source) => [...text, '-s', source, ...jump(target)]) };
 }
 
-function endpointChain(plan: ServicePortPlan, ep: EndpointIntent, name: string): IptablesChain {
+function endpointChain(plan: ServicePortPlan, ep: EndpointIntent, address: string, name: string): IptablesChain {
   const { sp } = plan;
   const text = commentText(sp.name);
   const remember = sp.affinityTimeoutSeconds !== null ? ['-m', 'recent', '--name', name, '--set'] : [];
@@ -106,7 +106,7 @@ function endpointChain(plan: ServicePortPlan, ep: EndpointIntent, name: string):
     name,
     rules: [
       [...COMMENT, text, '-s', ep.ip, '-j', KUBE_MARK_MASQ],
-      [...COMMENT, text, ...remember, '-m', sp.protocol, '-p', sp.protocol, '-j', 'DNAT', '--to-destination', ep.address],
+      [...COMMENT, text, ...remember, '-m', sp.protocol, '-p', sp.protocol, '-j', 'DNAT', '--to-destination', address],
     ],
   };
 }
@@ -119,10 +119,11 @@ export function serviceChains(plan: ServicePortPlan, ctx: LoweringContext): Ipta
   const sepChains: IptablesChain[] = [];
   for (const list of [sp.endpoints, sp.clusterEndpoints, sp.localEndpoints]) {
     for (const ep of list) {
-      if (sepNames.has(ep.address)) continue;
-      const name = iptablesEndpointChain(sp, ep);
-      sepNames.set(ep.address, name);
-      sepChains.push(endpointChain(plan, ep, name));
+      const address = endpointAddress(ep);
+      if (sepNames.has(address)) continue;
+      const name = iptablesEndpointChain(sp, address);
+      sepNames.set(address, name);
+      sepChains.push(endpointChain(plan, ep, address, name));
     }
   }
   const chains: IptablesChain[] = [];

@@ -32,24 +32,9 @@ function isPort(value: number, allowZero: boolean): boolean {
   return Number.isInteger(value) && value <= 65535 && (allowZero ? value >= 0 : value >= 1);
 }
 
-/** `address === joinHostPort(ip, port)`, checked without building the string (once per endpoint). */
-function isHostPort(address: string, ip: string, port: number): boolean {
-  const portText = String(port);
-  const bracketed = familyOf(ip) === 6;
-  const host = bracketed ? ip.length + 2 : ip.length;
-  return (
-    address.length === host + 1 + portText.length &&
-    address.startsWith(ip, bracketed ? 1 : 0) &&
-    (!bracketed || (address.startsWith('[') && address.charAt(host - 1) === ']')) &&
-    address.charAt(host) === ':' &&
-    address.endsWith(portText)
-  );
-}
-
 function endpointProblem(ep: EndpointIntent, family: IPFamily): string | null {
   if (!isCanonicalIP(ep.ip, family)) return `endpoint ${JSON.stringify(ep.ip)} is not a canonical ${familyName(family)} address`;
   if (!isPort(ep.port, false)) return `endpoint ${ep.ip} has port ${ep.port} out of range`;
-  if (!isHostPort(ep.address, ep.ip, ep.port)) return `endpoint address ${JSON.stringify(ep.address)} does not match ${ep.ip} port ${ep.port}`;
   return null;
 }
 
