@@ -21,6 +21,8 @@ export interface ExecOptions {
    * holding back the tail of its input.
    */
   onInputWritten?: () => void;
+  /** The tool's environment; kpx's own when absent. */
+  env?: NodeJS.ProcessEnv;
 }
 
 export type Exec = (argv: string[], opts?: ExecOptions) => Promise<ExecResult>;
@@ -53,7 +55,7 @@ export const exec: Exec = (argv, opts = {}) =>
       resolve({ code: 127, stdout: '', stderr: 'empty command' });
       return;
     }
-    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], timeout: opts.timeoutMs });
+    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], timeout: opts.timeoutMs, env: opts.env });
     let inputError: string | null = null;
     const out: Buffer[] = [];
     const err: Buffer[] = [];

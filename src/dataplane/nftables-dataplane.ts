@@ -17,6 +17,7 @@ import { renderNftText } from '../backend/nftables/render.js';
 import type { NftTableState } from '../backend/nftables/table-state.js';
 import type { Exec, ExecResult, Spawn } from './exec.js';
 import { NftSession, SessionUnavailable } from './nft-session.js';
+import { fullLoadEnv } from './tool-env.js';
 import { ApplyError, type Dataplane, type SyncOptions, type SyncReport } from './types.js';
 
 export interface NftablesDataplaneOptions {
@@ -114,7 +115,7 @@ export async function createNftablesDataplane(opts: NftablesDataplaneOptions): P
     const bytes = () => full?.bytes ?? Buffer.byteLength(text ?? '');
     // The state's deferred bookkeeping runs while nft parses: nft starts only at end of input.
     const settle = () => ops.state.settle();
-    const result = full !== null ? await exec(['nft', '-f', '-'], { stdin: full, timeoutMs: APPLY_TIMEOUT_MS, onInputWritten: settle }) : text ? await applyPartial(text) : null;
+    const result = full !== null ? await exec(['nft', '-f', '-'], { stdin: full, timeoutMs: APPLY_TIMEOUT_MS, onInputWritten: settle, env: fullLoadEnv() }) : text ? await applyPartial(text) : null;
     if (result !== null && result.code !== 0) {
       logger?.warn({ family, full: ops.full, bytes: bytes() }, 'nft rejected the batch; next sync recreates the table');
       throw new ApplyError(`nft (IPv${family}, ${ops.full ? 'full' : 'partial'} batch) exited ${result.code}`, result.stderr);

@@ -123,6 +123,27 @@ describe('nftables dataplane (real kernel)', () => {
     });
   }
 
+  it("loads full batches with glibc huge-page malloc, partial ones with kpx's own environment", async () => {
+    const tunables: Array<[string, string | undefined]> = [];
+    const recording: Exec = (argv, o) => {
+      if (argv.includes('-f')) tunables.push([argv.join(' '), o?.env?.GLIBC_TUNABLES]);
+      return live(argv, o);
+    };
+    const dp = await createNftablesDataplane({ exec: recording, family: 4 });
+    try {
+      const base = kitchenSink(4);
+      await dp.sync(base, { full: false });
+      await dp.sync(evolve(base, 1), { full: false });
+      await dp.sync(evolve(base, 1), { full: true });
+      await expectLive(evolve(base, 1));
+      const hugetlb = /(^|:)glibc\.malloc\.hugetlb=1$/;
+      expect(tunables.map(([, t]) => t !== undefined && hugetlb.test(t))).toEqual([true, false, true]);
+    } finally {
+      dp.close();
+      await dp.cleanup();
+    }
+  });
+
   it('an endpoint of two ports: the cold batch lists its hairpin pair twice, the kernel keeps it once until its last port goes', async () => {
     const dp = await createNftablesDataplane({ exec: live, spawn: liveSpawn, family: 4 });
     const shared = ep('10.180.0.1');

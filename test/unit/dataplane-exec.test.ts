@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { exec, ExecError, mustExec } from '../../src/dataplane/exec.js';
 import { chooseIptablesFlavour } from '../../src/dataplane/iptables-flavour.js';
+import { fullLoadEnv } from '../../src/dataplane/tool-env.js';
 
 describe('exec', () => {
   it('passes stdin and argv without a shell', async () => {
@@ -65,6 +66,11 @@ describe('exec', () => {
     await expect(mustExec(exec, ['sh', '-c', 'echo broken >&2; exit 3'])).rejects.toThrow(ExecError);
     await expect(mustExec(exec, ['sh', '-c', 'echo broken >&2; exit 3'])).rejects.toThrow(/exited 3: broken/);
   });
+
+  it('gives the tool the environment it is handed', async () => {
+    const result = await exec(['printenv', 'GLIBC_TUNABLES'], { env: fullLoadEnv({ PATH: process.env.PATH }) });
+    expect(result.stdout).toBe('glibc.malloc.hugetlb=1\n');
+  });
 });
 
 describe('chooseIptablesFlavour', () => {
@@ -79,5 +85,21 @@ describe('chooseIptablesFlavour', () => {
     ['only nft installed', null, rules(0), 'nft'],
   ] as const)('%s', (_name, legacy, nft, expected) => {
     expect(chooseIptablesFlavour(legacy, nft)).toBe(expected);
+  });
+});
+
+describe('fullLoadEnv', () => {
+  it('asks glibc for huge-page malloc and keeps the rest of the environment', () => {
+    expect(fullLoadEnv({ PATH: '/usr/sbin', HOME: '/root' })).toEqual({ PATH: '/usr/sbin', HOME: '/root', GLIBC_TUNABLES: 'glibc.malloc.hugetlb=1' });
+  });
+
+  it('appends to tunables already set', () => {
+    expect(fullLoadEnv({ GLIBC_TUNABLES: 'glibc.malloc.arena_max=2' }).GLIBC_TUNABLES).toBe('glibc.malloc.arena_max=2:glibc.malloc.hugetlb=1');
+  });
+
+  it("leaves an operator's own hugetlb setting alone", () => {
+    const env = { GLIBC_TUNABLES: 'glibc.malloc.hugetlb=0:glibc.malloc.arena_max=2' };
+    expect(fullLoadEnv(env)).toBe(env);
+    expect(fullLoadEnv({ GLIBC_TUNABLES: 'glibc.malloc.arena_max=2:glibc.malloc.hugetlb=2' }).GLIBC_TUNABLES).toBe('glibc.malloc.arena_max=2:glibc.malloc.hugetlb=2');
   });
 });
