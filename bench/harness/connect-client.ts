@@ -1,11 +1,15 @@
 /**
- * Runs inside the client namespace: times TCP connection set-up (connect() until the
+ * Runs inside a client namespace: times TCP connection set-up (connect() until the
  * handshake completed) to each target, one connection at a time so no attempt queues
- * behind another. A warm-up round (neighbour entries, caches) is not timed. Each attempt
- * uses a new source port, so its first packet is a new conntrack entry that crosses the
- * node's NAT rules. Prints `{ service: µs[], pod: µs[], failures }` as JSON.
+ * behind another. Each attempt uses a new source port, so its first packet is a new
+ * conntrack entry that crosses the node's NAT rules.
+ *
+ * One round per line read on stdin, answered with a line `{ service: µs[], pod: µs[],
+ * failures }`: the harness alternates rounds between the clients of several namespaces, so
+ * the machine's other load falls on each ruleset alike. It exits when stdin ends.
  */
 import { connect } from 'node:net';
+import { createInterface } from 'node:readline';
 
 export interface Target {
   ip: string;
@@ -15,7 +19,6 @@ export interface Target {
 export interface ClientRequest {
   service: Target[];
   pod: Target[];
-  rounds: number;
   timeoutMs: number;
 }
 
@@ -47,22 +50,19 @@ function timeConnect(target: Target, timeoutMs: number): Promise<number | null> 
   });
 }
 
-async function main(request: ClientRequest): Promise<ClientResult> {
+async function round(request: ClientRequest): Promise<ClientResult> {
   const result: ClientResult = { service: [], pod: [], failures: 0 };
-  for (let round = 0; round <= request.rounds; round++) {
-    for (let k = 0; k < Math.max(request.service.length, request.pod.length); k++) {
-      for (const kind of ['service', 'pod'] as const) {
-        const target = request[kind][k];
-        if (!target) continue;
-        const us = await timeConnect(target, request.timeoutMs);
-        if (round === 0) continue;
-        if (us === null) result.failures++;
-        else result[kind].push(us);
-      }
+  for (let k = 0; k < Math.max(request.service.length, request.pod.length); k++) {
+    for (const kind of ['service', 'pod'] as const) {
+      const target = request[kind][k];
+      if (!target) continue;
+      const us = await timeConnect(target, request.timeoutMs);
+      if (us === null) result.failures++;
+      else result[kind].push(us);
     }
   }
   return result;
 }
 
 const request = JSON.parse(process.argv[2] ?? '{}') as ClientRequest;
-process.stdout.write(JSON.stringify(await main(request)) + '\n');
+for await (const _line of createInterface({ input: process.stdin })) process.stdout.write(JSON.stringify(await round(request)) + '\n');

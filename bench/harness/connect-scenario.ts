@@ -1,10 +1,15 @@
 /**
  * Dataplane cost: how long a TCP connection takes to set up through the node namespace's
- * rules when they hold `services` services. iptables walks KUBE-SERVICES rule by rule for
- * the first packet of every connection, so its cost grows with the number of services;
+ * rules when they hold each of `sizes` services. iptables walks KUBE-SERVICES rule by rule
+ * for the first packet of every connection, so its cost grows with the number of services;
  * nftables dispatches through a verdict map and should not.
+ *
+ * Every size gets its own topology, all loaded at once, and their clients take turns round
+ * by round (the order reversed every other round): a ratio between sizes then compares
+ * connections made at the same time, not minutes apart on a machine whose load moves.
  */
 import type { ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import type { RulesetIntent, ServicePortIntent } from '../../src/compile/intent.js';
 import { ClusterStore } from '../../src/sync/cluster-store.js';
 import { SyncEngine } from '../../src/sync/sync-engine.js';
@@ -19,7 +24,8 @@ import type { Backend, ConnectRecord } from './records.js';
 
 export interface ConnectJob {
   backend: Backend;
-  services: number;
+  /** Service counts measured side by side. */
+  sizes: number[];
   endpoints: number;
   seed: number;
   impl: DataplaneImpl;
@@ -70,14 +76,35 @@ function quantile(values: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
 }
 
-async function measure(namespaces: Namespaces, job: ConnectJob, progress: Progress): Promise<ConnectRecord> {
+/** One size's topology, loaded, with its listener and client running. */
+interface Loaded {
+  services: number;
+  targets: number;
+  round(): Promise<ClientResult>;
+}
+
+/** Answers, in order, to the lines written to a client's stdin. */
+function roundsOf(client: ChildProcess): () => Promise<ClientResult> {
+  const lines = createInterface({ input: client.stdout! })[Symbol.asyncIterator]();
+  let err = '';
+  client.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+  return async () => {
+    client.stdin!.write('\n');
+    const next = await lines.next();
+    if (next.done) throw new Error(`connect client exited ${client.exitCode}: ${err.trim()}`);
+    return JSON.parse(next.value) as ClientResult;
+  };
+}
+
+async function load(namespaces: Namespaces, job: ConnectJob, services: number, progress: Progress): Promise<Loaded> {
   const config = benchConfig(BENCH_NODE_IP);
   const dataplane = await createBenchDataplane(job.backend, namespaces.execIn(namespaces.node), namespaces.spawnerIn(namespaces.node), job.impl);
   const store = new ClusterStore(config.nodeName);
-  const cluster = new SyntheticCluster(job.services, job.endpoints, job.seed, BENCH_NODE_IP);
+  const cluster = new SyntheticCluster(services, job.endpoints, job.seed, BENCH_NODE_IP);
   for (const ev of cluster.initialEvents()) store.apply(ev);
-  progress.status(`loading ${job.services} services…`);
+  progress.status(`loading ${services} services…`);
   const outcome = await new SyncEngine({ store, config, dataplanes: [dataplane] }).sync({ full: true });
+  dataplane.close();
   const family = outcome.families[0];
   if (!family || family.error) throw new Error(`sync failed: ${family?.error?.message ?? 'no dataplane'}`);
 
@@ -87,18 +114,37 @@ async function measure(namespaces: Namespaces, job: ConnectJob, progress: Progre
   const ports = [...new Set(pod.map((t) => t.port))].join(',');
   const listener = namespaces.spawnIn(namespaces.backend, [process.execPath, LISTENER, ports]);
   await waitForLine(listener, 'listening', 'listener');
+  const request: ClientRequest = { service, pod, timeoutMs: 2000 };
+  const client = namespaces.spawnIn(namespaces.client, [process.execPath, CLIENT, JSON.stringify(request)], { stdin: 'pipe' });
+  return { services, targets: service.length, round: roundsOf(client) };
+}
 
-  progress.status(`connecting to ${service.length} services × ${job.rounds} rounds…`);
-  const request: ClientRequest = { service, pod, rounds: job.rounds, timeoutMs: 2000 };
-  const run = await namespaces.execIn(namespaces.client)([process.execPath, CLIENT, JSON.stringify(request)], { timeoutMs: 600_000 });
-  if (run.code !== 0) throw new Error(`connect client exited ${run.code}: ${run.stderr.trim()}`);
-  const result = JSON.parse(run.stdout) as ClientResult;
+/** A warm-up round each (neighbour entries, caches), untimed; then `rounds` rounds in turn. */
+async function alternate(loaded: Loaded[], rounds: number, progress: Progress): Promise<ClientResult[]> {
+  for (const size of loaded) await size.round();
+  const results = loaded.map((): ClientResult => ({ service: [], pod: [], failures: 0 }));
+  for (let r = 0; r < rounds; r++) {
+    progress.status(`round ${r + 1}/${rounds}: ${loaded.map((l) => l.services).join(' and ')} services in turn…`);
+    const order = loaded.map((_, k) => k);
+    if (r % 2 === 1) order.reverse();
+    for (const k of order) {
+      const got = await loaded[k]!.round();
+      const into = results[k]!;
+      into.service.push(...got.service);
+      into.pod.push(...got.pod);
+      into.failures += got.failures;
+    }
+  }
+  return results;
+}
+
+function record(job: ConnectJob, size: Loaded, result: ClientResult): ConnectRecord {
   return {
     backend: job.backend,
-    services: job.services,
+    services: size.services,
     endpoints: job.endpoints,
     scenario: 'connect',
-    targets: service.length,
+    targets: size.targets,
     connections: result.service.length,
     serviceConnectMedianUs: quantile(result.service, 0.5),
     serviceConnectP90Us: quantile(result.service, 0.9),
@@ -108,16 +154,25 @@ async function measure(namespaces: Namespaces, job: ConnectJob, progress: Progre
   };
 }
 
-export async function runConnectScenario(job: ConnectJob, progress: Progress): Promise<ConnectRecord> {
-  const namespaces = await createConnectTopology(POD_CIDR);
+export async function runConnectScenario(job: ConnectJob, progress: Progress): Promise<ConnectRecord[]> {
+  const topologies: Namespaces[] = [];
   try {
-    const record = await measure(namespaces, job, progress);
-    progress.log(
-      `connect      service median ${record.serviceConnectMedianUs.toFixed(0)} µs, pod median ${record.podConnectMedianUs.toFixed(0)} µs` +
-        (record.failures > 0 ? `, ${record.failures} FAILED` : ''),
-    );
-    return record;
+    const loaded: Loaded[] = [];
+    for (const services of job.sizes) {
+      const namespaces = await createConnectTopology(POD_CIDR);
+      topologies.push(namespaces);
+      loaded.push(await load(namespaces, job, services, progress));
+    }
+    const results = await alternate(loaded, job.rounds, progress);
+    return loaded.map((size, k) => {
+      const r = record(job, size, results[k]!);
+      progress.log(
+        `connect ${String(size.services).padStart(6)} services: service median ${r.serviceConnectMedianUs.toFixed(0)} µs, pod median ${r.podConnectMedianUs.toFixed(0)} µs` +
+          (r.failures > 0 ? `, ${r.failures} FAILED` : ''),
+      );
+      return r;
+    });
   } finally {
-    await namespaces.destroy();
+    for (const namespaces of topologies) await namespaces.destroy();
   }
 }

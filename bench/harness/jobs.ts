@@ -20,20 +20,18 @@ export interface RunOptions {
 }
 
 export function jobLabel(job: WorkerJob): string {
-  return `[${job.backend} ${job.services}×${job.endpoints}${job.kind === 'connect' ? ' connect' : ''}]`;
+  return job.kind === 'connect' ? `[${job.backend} ${job.sizes.join('+')}×${job.endpoints} connect]` : `[${job.backend} ${job.services}×${job.endpoints}]`;
 }
 
-/** Sync jobs per size and backend, then connection-time jobs per backend and size. */
+/** Sync jobs per size and backend, then a connection-time job per backend (all its sizes side by side). */
 export function plannedJobs(opts: RunOptions): WorkerJob[] {
   const common = { endpoints: opts.endpoints, seed: opts.seed, impl: opts.impl };
   return [
     ...opts.sizes.flatMap((services) =>
       opts.backends.map((backend): WorkerJob => ({ kind: 'sync', backend, services, repeat: opts.repeat, ...common })),
     ),
-    ...opts.backends.flatMap((backend) =>
-      opts.connectSizes.map(
-        (services): WorkerJob => ({ kind: 'connect', backend, services, targets: opts.connectTargets, rounds: opts.connectRounds, ...common }),
-      ),
-    ),
+    ...(opts.connectSizes.length === 0
+      ? []
+      : opts.backends.map((backend): WorkerJob => ({ kind: 'connect', backend, sizes: opts.connectSizes, targets: opts.connectTargets, rounds: opts.connectRounds, ...common }))),
   ];
 }

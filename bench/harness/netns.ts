@@ -30,7 +30,7 @@ export interface Namespaces {
   /** Runs argv inside `ns` (an Exec for the dataplanes: argv arrays, never a shell). */
   execIn(ns: string): Exec;
   /** Starts a long-running process in `ns`; destroy() kills it by PID if still running. */
-  spawnIn(ns: string, argv: string[]): ChildProcess;
+  spawnIn(ns: string, argv: string[], opts?: { stdin?: 'pipe'; env?: NodeJS.ProcessEnv }): ChildProcess;
   /** spawnIn as a dataplane's Spawn (stdin piped too). */
   spawnerIn(ns: string): Spawn;
   destroy(): Promise<void>;

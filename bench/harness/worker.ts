@@ -13,7 +13,7 @@ import { runSyncScenarios } from './sync-scenarios.js';
 async function run(job: WorkerJob): Promise<BenchRecord[]> {
   const progress = stderrProgress(jobLabel(job));
   if (job.kind === 'sync') return runSyncScenarios(job, progress);
-  return [await runConnectScenario(job, progress)];
+  return runConnectScenario(job, progress);
 }
 
 const job = JSON.parse(process.argv[2] ?? 'null') as WorkerJob;
