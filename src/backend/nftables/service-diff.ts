@@ -27,6 +27,12 @@ const sortedLists = new WeakSet<readonly ServicePortIntent[]>();
 
 const differs = (a: ServicePortIntent, b: ServicePortIntent) => a !== b && !_.isEqual(a, b);
 
+/** Service ports added or changed (new intent order), and keys removed. */
+export interface ServiceDiff {
+  changed: ServicePortIntent[];
+  removed: Set<string>;
+}
+
 /**
  * Service ports added or changed (new intent order) and keys removed. Both lists are
  * sorted by name and protocol (the intent's contract), so one lockstep walk finds them
@@ -37,7 +43,7 @@ export function diffServices(
   before: readonly ServicePortIntent[],
   after: readonly ServicePortIntent[],
   previous: (key: string) => ServicePortIntent | undefined,
-): { changed: ServicePortIntent[]; removed: Set<string> } {
+): ServiceDiff {
   if (sortedLists.has(before) || sortedUnique(before)) {
     sortedLists.add(before);
     const walked = lockstep(before, after);
@@ -56,7 +62,7 @@ export function diffServices(
  * order; after a new one because the walk took that one only once it sorted at or before
  * the shared port's place in `before`).
  */
-function lockstep(before: readonly ServicePortIntent[], after: readonly ServicePortIntent[]): { changed: ServicePortIntent[]; removed: Set<string> } | null {
+function lockstep(before: readonly ServicePortIntent[], after: readonly ServicePortIntent[]): ServiceDiff | null {
   const changed: ServicePortIntent[] = [];
   const removed = new Set<string>();
   let i = 0;
@@ -87,7 +93,7 @@ function keyedScan(
   before: readonly ServicePortIntent[],
   after: readonly ServicePortIntent[],
   previous: (key: string) => ServicePortIntent | undefined,
-): { changed: ServicePortIntent[]; removed: Set<string> } {
+): ServiceDiff {
   const changed: ServicePortIntent[] = [];
   const seen = new Set<string>();
   for (const sp of after) {
