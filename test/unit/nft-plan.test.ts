@@ -366,6 +366,21 @@ describe('TableBuilder', () => {
     expect(b.parts().probes).toEqual(['172.30.0.1 . tcp . 80', '172.30.0.9 . tcp . 80']);
   });
 
+  it('keeps per-index endpoint maps as the endpoint list itself, keyed by a claimed destination', () => {
+    const sets = ['endpoint-ips-0', 'endpoint-ips-1'];
+    const b = new TableBuilder('ip', { ...scope, outerSets: new Set(sets) });
+    const key = { concat: ['172.30.0.1', 'tcp', 80] };
+    const endpoints = [ep('10.180.0.1'), ep('10.180.0.2')];
+    expect(() => b.addIndexed(sets, key, endpoints)).toThrow(/kpx bug: elements of map endpoint-ips-0 keyed by 172\.30\.0\.1 \. tcp \. 80, a destination not claimed/);
+    expect(b.claimable(key)).toBe(true);
+    b.addIndexed(sets, key, endpoints);
+    expect(b.parts().indexed).toEqual([{ key: '172.30.0.1 . tcp . 80', sets, endpoints }]);
+    expect(b.parts().indexed[0]?.endpoints).toBe(endpoints);
+    expect(b.parts().elements).toEqual([]);
+    expect(() => b.addIndexed(sets, key, endpoints)).toThrow(/kpx bug: a second endpoint list/);
+    expect(() => b.addIndexed(sets, key, [...endpoints, ep('10.180.0.3')])).toThrow(/undeclared set #2/);
+  });
+
   it('keeps self pairs (the hairpin set) as the endpoint list itself, one list per part', () => {
     const b = new TableBuilder('ip', { ...scope, outerSets: new Set(['hairpin-endpoints']) });
     const endpoints = [ep('10.180.0.1'), ep('10.180.0.2')];

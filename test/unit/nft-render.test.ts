@@ -177,16 +177,16 @@ describe('renderNftText', () => {
     expect(backward).toBe(forward);
   });
 
-  it('splits a large set into add element commands of 2048 elements, each element once', () => {
+  it('splits a large set into add element commands of 512 elements, each element once', () => {
     const services = Array.from({ length: 5000 }, (_, i) =>
       svc({ service: `s${i}`, clusterIP: `172.30.${i >> 8}.${i & 255}`, endpoints: [ep(`10.180.${i >> 8}.${i & 255}`)] }),
     );
     const text = renderNftText(lowerNftables(intent(services)));
     const commands = text.split('\n').filter((l) => l.startsWith('add element ip kpx cluster-ips {'));
-    expect(commands).toHaveLength(3);
+    expect(commands).toHaveLength(10);
     const block = (start: number) => text.slice(start, text.indexOf('\n}\n', start)).split('\n').slice(1);
     const sizes = [...text.matchAll(/^add element ip kpx cluster-ips \{$/gm)].map((m) => block(m.index).length);
-    expect(sizes).toEqual([2048, 2048, 904]);
+    expect(sizes).toEqual([...Array<number>(9).fill(512), 392]);
     const elements = [...text.matchAll(/^add element ip kpx cluster-ips \{$/gm)].flatMap((m) => block(m.index));
     expect(new Set(elements.map((l) => l.replace(/[\t,]/g, ''))).size).toBe(5000);
   });

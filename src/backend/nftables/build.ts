@@ -193,6 +193,22 @@ export interface BuiltParts {
   probes: readonly string[];
   /** Elements `ip . ip` of one set, one per endpoint listed (addSelfPairs). */
   selfPairs: SelfPairs | null;
+  /** Map elements one per endpoint, kept as the endpoint list (addIndexed). */
+  indexed: readonly IndexedElements[];
+}
+
+/**
+ * The map elements `key : endpoints[i].ip` of the maps `sets[i]`, one per endpoint (the
+ * shared path's per-index address maps, shared-paths.ts), kept as the endpoint list itself:
+ * they are ~60% of a table's map elements, and three strings each, checked and pushed one by
+ * one, were the largest part of lowering a cold 10k-service table.
+ */
+export interface IndexedElements {
+  /** The destination's key text: a destination the part claimed. */
+  key: string;
+  /** The map of each index (at least as many as endpoints; a shared array, only ever extended). */
+  sets: readonly string[];
+  endpoints: ReadonlyArray<{ ip: string }>;
 }
 
 /**
@@ -213,6 +229,7 @@ export function selfPairKey(ip: string): string {
 /** Builders with more elements than this find their own elements through a Set. */
 const SCAN_LIMIT = 48;
 
+const NO_INDEXED: readonly IndexedElements[] = Object.freeze([]);
 const NO_DECLS: ReadonlyMap<string, Omit<NftSet, 'elements'>> = new Map();
 const NO_CHAINS: ReadonlyMap<string, NftChain> = new Map();
 
@@ -227,6 +244,7 @@ export class TableBuilder {
   private readonly bundles: SharedBundle[] = [];
   private readonly probes: string[] = [];
   private selfPairs: SelfPairs | null = null;
+  private indexed: IndexedElements[] | null = null;
   /** Destinations claimable() granted: the only keys map elements may have (table-state.ts relies on it). */
   private readonly claimed: string[] = [];
   /** The last key object and its key text: a destination's key is passed a dozen times in a row. */
@@ -312,6 +330,23 @@ export class TableBuilder {
     if (endpoints.length > 0) this.selfPairs = { set, endpoints };
   }
 
+  /**
+   * Adds `key : endpoints[i].ip` to map `sets[i]` for each endpoint (see IndexedElements).
+   * The maps hold nothing else, so the only possible repeat is a second list for the same
+   * maps and key.
+   */
+  addIndexed(sets: readonly string[], keyValue: NftValue, endpoints: ReadonlyArray<{ ip: string }>): void {
+    if (endpoints.length === 0) return;
+    for (let i = 0; i < endpoints.length; i++) {
+      if (!this.hasSet(sets[i] ?? '')) throw new Error(`kpx bug: element for undeclared set ${sets[i] ?? `#${i}`}`);
+    }
+    const key = this.keyOf(keyValue);
+    if (!this.claimed.includes(key)) throw new Error(`kpx bug: elements of map ${sets[0]} keyed by ${key}, a destination not claimed`);
+    const indexed = (this.indexed ??= []);
+    if (indexed.some((l) => l.key === key && l.sets === sets)) throw new Error(`kpx bug: a second endpoint list for ${key} in ${sets[0]}`);
+    indexed.push({ key, sets, endpoints });
+  }
+
   hasChain(name: string): boolean {
     if (this.chains?.has(name)) return true;
     for (const bundle of this.bundles) if (bundle.chainNames.has(name)) return true;
@@ -335,6 +370,7 @@ export class TableBuilder {
       bundles: this.bundles,
       probes: this.probes,
       selfPairs: this.selfPairs,
+      indexed: this.indexed ?? NO_INDEXED,
     };
   }
 }

@@ -5,9 +5,10 @@
  * counted in `sharedKeys` (`set\nkey` → parts). Self pairs (`hairpin-endpoints`, SelfPairs)
  * are kept per address, with the extra listings counted. Map elements stay in their parts only: each is keyed by a
  * destination its part holds (build.ts checks), so it has one contributor and is found
- * through `holders`; indexing them too cost ~150k Map entries at 10k services.
+ * through `holders`; indexing them too cost ~150k Map entries at 10k services. A part's
+ * per-index endpoint maps (IndexedElements) are map elements kept as endpoint lists.
  */
-import { selfPairKey, type BuiltParts, type SelfPairs } from './build.js';
+import { selfPairKey, type BuiltParts, type IndexedElements, type SelfPairs } from './build.js';
 import { touchedMap } from './counted.js';
 import type { NftSet } from './model.js';
 import { CLAIM_MAPS } from './names.js';
@@ -83,6 +84,13 @@ export class ElementIndex {
         this.sharedKeys.set(id, (this.sharedKeys.get(id) ?? 1) + 1);
       }
     }
+    for (const list of built.indexed) {
+      this.mapElements += list.endpoints.length;
+      if (touched) forIndexed(list, (set, k) => {
+        const before = touchedMap(touched, set);
+        if (!before.has(k)) before.set(k, undefined);
+      });
+    }
     if (built.selfPairs === null) return;
     if (touched === null) this.unsettled.push(built.selfPairs);
     else {
@@ -121,6 +129,13 @@ export class ElementIndex {
       if (holders === undefined) keys.delete(k);
       else if (holders === 2) this.sharedKeys.delete(id);
       else this.sharedKeys.set(id, holders - 1);
+    }
+    for (const list of built.indexed) {
+      this.mapElements -= list.endpoints.length;
+      forIndexed(list, (set, k, data) => {
+        const before = touchedMap(touched, set);
+        if (!before.has(k)) before.set(k, data);
+      });
     }
     if (built.selfPairs !== null) this.countPairs(built.selfPairs, -1, touched);
   }
@@ -165,9 +180,15 @@ export class ElementIndex {
       return this.setKeys.get(set)?.has(key) ? '' : undefined;
     }
     const holder = this.holders.get(key);
-    const e = holder === undefined ? undefined : this.parts.get(holder)?.built.elements;
-    if (e === undefined) return undefined;
+    const built = holder === undefined ? undefined : this.parts.get(holder)?.built;
+    if (built === undefined) return undefined;
+    const e = built.elements;
     for (let i = 0; i < e.length; i += 3) if (e[i] === set && e[i + 1] === key) return e[i + 2];
+    for (const list of built.indexed) {
+      if (list.key !== key) continue;
+      const i = list.sets.indexOf(set);
+      if (i >= 0 && i < list.endpoints.length) return list.endpoints[i]!.ip;
+    }
     return undefined;
   }
 
@@ -186,6 +207,9 @@ export class ElementIndex {
     for (const { built } of this.parts.values()) {
       const e = built.elements;
       for (let i = 0; i < e.length; i += 3) if (e[i + 2] !== '') yield [e[i]!, e[i + 1]!, e[i + 2]!];
+      for (const { key, sets, endpoints } of built.indexed) {
+        for (let i = 0; i < endpoints.length; i++) yield [sets[i]!, key, endpoints[i]!.ip];
+      }
     }
   }
 
@@ -216,8 +240,14 @@ export class ElementIndex {
       const e = built.elements;
       for (let i = 0; i < e.length; i += 3) {
         if (e[i + 2] === '') continue;
-        const command = batcher.add(e[i]!, `${e[i + 1]} : ${e[i + 2]}`);
+        const command = batcher.add(e[i]!, e[i + 1]!, e[i + 2]);
         if (command !== null) yield command;
+      }
+      for (const { key, sets, endpoints } of built.indexed) {
+        for (let i = 0; i < endpoints.length; i++) {
+          const command = batcher.add(sets[i]!, key, endpoints[i]!.ip);
+          if (command !== null) yield command;
+        }
       }
     }
     yield* batcher.rest();
@@ -242,4 +272,9 @@ export class ElementIndex {
     for (const ips of this.pairIPs.values()) elements += ips.size;
     return elements;
   }
+}
+
+/** Calls `each(set, key, data)` for every element of an endpoint list. */
+function forIndexed({ key, sets, endpoints }: IndexedElements, each: (set: string, key: string, data: string) => void): void {
+  for (let i = 0; i < endpoints.length; i++) each(sets[i]!, key, endpoints[i]!.ip);
 }

@@ -61,16 +61,24 @@ function listPrefix(list: ListKind): string {
 }
 
 /**
- * One string per name: a part stores its elements' set names, and 10k parts holding 10k
- * copies of `endpoint-ips-3` (each hashed again by every Map lookup) cost time and memory.
+ * One string per name, and one array of them per domain and list: a part keeps its
+ * per-index maps as that array (build.ts IndexedElements), and 10k parts holding 10k copies
+ * of `endpoint-ips-3` (each hashed again by every Map lookup) cost time and memory.
  */
-const endpointIPNames = new Map<string, string[]>();
+const endpointIPNames: Record<Domain, Record<ListKind, string[]>> = {
+  service: { primary: [], local: [] },
+  nodeport: { primary: [], local: [] },
+};
+
+/** The names of the address maps of indexes 0 to n-1 (the array may be longer; it only grows). */
+function endpointIPsNames(domain: Domain, list: ListKind, n: number): readonly string[] {
+  const names = endpointIPNames[domain][list];
+  for (let i = names.length; i < n; i++) names.push(`${domainPrefix(domain)}${listPrefix(list)}endpoint-ips-${i}`);
+  return names;
+}
 
 function endpointIPsName(domain: Domain, list: ListKind, i: number): string {
-  const group = `${domainPrefix(domain)}${listPrefix(list)}`;
-  let names = endpointIPNames.get(group);
-  if (!names) endpointIPNames.set(group, (names = []));
-  return (names[i] ??= `${group}endpoint-ips-${i}`);
+  return endpointIPsNames(domain, list, i + 1)[i]!;
 }
 
 const endpointPortNames = { service: 'endpoint-ports', nodeport: 'nodeport-endpoint-ports' } as const;
@@ -78,6 +86,8 @@ const endpointPortNames = { service: 'endpoint-ports', nodeport: 'nodeport-endpo
 export const sharedNames = {
   /** Map of endpoint addresses at balancing index i. */
   endpointIPs: endpointIPsName,
+  /** Those maps for indexes 0 to n-1, as one shared array. */
+  endpointIPsList: endpointIPsNames,
   /** Map of the (single) endpoint port of each destination. */
   endpointPorts: (domain: Domain) => endpointPortNames[domain],
   /** Chain that DNATs to the endpoint at index i. */

@@ -58,7 +58,7 @@ function ensureBalance(b: TableBuilder, domain: Domain, list: ListKind, n: numbe
 }
 
 function fillList(b: TableBuilder, domain: Domain, list: ListKind, key: NftValue, endpoints: readonly EndpointIntent[]): void {
-  endpoints.forEach((ep, i) => b.addElement(sharedNames.endpointIPs(domain, list, i), key, ep.ip));
+  b.addIndexed(sharedNames.endpointIPsList(domain, list, endpoints.length), key, endpoints);
   const first = endpoints[0];
   if (first) b.addElement(sharedNames.endpointPorts(domain), key, first.port);
 }
