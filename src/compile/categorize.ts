@@ -50,19 +50,24 @@ type TopologyFilter = (ep: CandidateEndpoint) => boolean;
  * this node (PreferSameNode), else this zone (PreferSameZone); otherwise no filtering.
  */
 function topologyFilter(endpoints: readonly CandidateEndpoint[], topology: NodeTopology): TopologyFilter | null {
-  const ready = endpoints.filter((ep) => ep.source.ready);
-  if (ready.length === 0) return null;
   const { nodeName, zone } = topology;
-  if (
-    nodeName !== '' &&
-    ready.every((ep) => ep.source.nodeHints.length > 0) &&
-    ready.some((ep) => ep.source.nodeHints.includes(nodeName))
-  ) {
-    return (ep) => ep.source.nodeHints.includes(nodeName);
+  // One pass over the ready endpoints, no list of them: this runs for every service port.
+  let anyReady = false;
+  let allNodeHints = true;
+  let nodeHinted = false;
+  let allZoneHints = true;
+  let zoneHinted = false;
+  for (const { source } of endpoints) {
+    if (!source.ready) continue;
+    anyReady = true;
+    if (source.nodeHints.length === 0) allNodeHints = false;
+    else if (!nodeHinted && source.nodeHints.includes(nodeName)) nodeHinted = true;
+    if (source.zoneHints.length === 0) allZoneHints = false;
+    else if (!zoneHinted && source.zoneHints.includes(zone)) zoneHinted = true;
   }
-  if (zone !== '' && ready.every((ep) => ep.source.zoneHints.length > 0) && ready.some((ep) => ep.source.zoneHints.includes(zone))) {
-    return (ep) => ep.source.zoneHints.includes(zone);
-  }
+  if (!anyReady) return null;
+  if (nodeName !== '' && allNodeHints && nodeHinted) return (ep) => ep.source.nodeHints.includes(nodeName);
+  if (zone !== '' && allZoneHints && zoneHinted) return (ep) => ep.source.zoneHints.includes(zone);
   return null;
 }
 
