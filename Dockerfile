@@ -29,6 +29,7 @@ RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
 # Node runs as PID 1: it gets no default signal handling, so `kpx run` handles SIGTERM itself.
 # A 4 MiB young generation (Node 20 takes 16): 25 MiB less peak RSS at 10k services, no
-# slower (bench/harness/run.ts DAEMON_NODE_FLAGS, which the benchmark workers run with).
-ENTRYPOINT ["node", "--max-semi-space-size=4", "/app/dist/src/cli/main.js"]
+# slower; a smaller inlining budget, so the first sync runs optimized code sooner (bench/
+# harness/run.ts DAEMON_NODE_FLAGS, which the benchmark workers run with, has the figures).
+ENTRYPOINT ["node", "--max-semi-space-size=4", "--max-inlined-bytecode-size-cumulative=200", "/app/dist/src/cli/main.js"]
 CMD ["run"]

@@ -11,10 +11,17 @@ const WORKER = new URL('./worker.js', import.meta.url).pathname;
 
 /**
  * The V8 flags the daemon runs with (Dockerfile ENTRYPOINT; a unit test keeps the two
- * equal), so a worker's peak RSS is the daemon's. A 4 MiB semi-space instead of Node 20's
- * 16 MiB: 10k x 10 cold sync peak RSS 234 -> 209 MiB, sync times unchanged (one run each).
+ * equal), so a worker's peak RSS and first sync are the daemon's.
+ * - A 4 MiB semi-space instead of Node 20's 16 MiB: 10k x 10 cold sync peak RSS 234 -> 209
+ *   MiB, sync times unchanged (one run each).
+ * - A smaller TurboFan inlining budget (920 bytecodes per function by default): a cold sync
+ *   runs each compile and lowering function 10k times once, and at the default budget
+ *   their optimized code arrives late (compileService alone took TurboFan 72 ms of a 2-core
+ *   machine), so much of the first sync ran unoptimized. kpx's share of a 10k x 10 cold
+ *   nftables sync, medians of three interleaved runs per budget: default 539 ms, 200: 382,
+ *   100: 414, 60: 374; partial syncs and the full resync unchanged within noise.
  */
-export const DAEMON_NODE_FLAGS = ['--max-semi-space-size=4'];
+export const DAEMON_NODE_FLAGS = ['--max-semi-space-size=4', '--max-inlined-bytecode-size-cumulative=200'];
 
 function runWorker(job: WorkerJob): Promise<BenchRecord[]> {
   return new Promise((resolve, reject) => {

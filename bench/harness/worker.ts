@@ -1,5 +1,5 @@
 /**
- * One benchmark job in its own process (`node --expose-gc --max-semi-space-size=4 worker.js JOB`,
+ * One benchmark job in its own process (`node --expose-gc <daemon flags> worker.js JOB`,
  * the daemon's V8 flags: run.ts DAEMON_NODE_FLAGS), so its peak RSS
  * is its own and one size's garbage does not inflate the next. Progress goes to stderr,
  * the records as one JSON array on stdout.
