@@ -43,7 +43,7 @@ function trimmedAlike(copy: ServicePortIntent, externalIPs: string[], loadBalanc
   return copy.nodePort === nodePort && _.isEqual(copy.externalIPs, externalIPs) && _.isEqual(copy.loadBalancerIPs, loadBalancerIPs);
 }
 
-/** The claim keys of one service port; built once per port object (the daemon keeps them). */
+/** The claim keys of one service port. */
 interface ClaimKeys {
   cluster: string;
   external: string[];
@@ -55,15 +55,24 @@ interface ClaimKeys {
 
 const claimKeyCache = new WeakMap<ServicePortIntent, ClaimKeys>();
 
+const PROTOCOL_NAMES: Record<ServicePortIntent['protocol'], string> = { tcp: 'TCP', udp: 'UDP', sctp: 'SCTP' };
+
+function destinationKey(ip: string, sp: ServicePortIntent): string {
+  return `${ip} ${sp.port}/${PROTOCOL_NAMES[sp.protocol]}`;
+}
+
+function nodePortKey(sp: ServicePortIntent): string | null {
+  return sp.nodePort !== 0 ? `node port ${sp.nodePort}/${PROTOCOL_NAMES[sp.protocol]}` : null;
+}
+
+/** The claim keys of one service port, kept for resolveConflicts' repeated passes. */
 function claimKeys(sp: ServicePortIntent): ClaimKeys {
   let keys = claimKeyCache.get(sp);
   if (keys === undefined) {
-    const proto = sp.protocol.toUpperCase();
-    const destination = (ip: string) => `${ip} ${sp.port}/${proto}`;
-    const cluster = destination(sp.clusterIP);
-    const external = sp.externalIPs.map(destination);
-    const loadBalancer = sp.loadBalancerIPs.map(destination);
-    const nodePort = sp.nodePort !== 0 ? `node port ${sp.nodePort}/${proto}` : null;
+    const cluster = destinationKey(sp.clusterIP, sp);
+    const external = sp.externalIPs.map((ip) => destinationKey(ip, sp));
+    const loadBalancer = sp.loadBalancerIPs.map((ip) => destinationKey(ip, sp));
+    const nodePort = nodePortKey(sp);
     const all = uniqueStrings([cluster, ...external, ...loadBalancer, ...(nodePort === null ? [] : [nodePort])]);
     keys = { cluster, external, loadBalancer, nodePort, all };
     claimKeyCache.set(sp, keys);
@@ -71,9 +80,20 @@ function claimKeys(sp: ServicePortIntent): ClaimKeys {
   return keys;
 }
 
-/** Every address `sp` claims, each once. */
+/**
+ * Every address `sp` claims, each once; built afresh, not kept: the daemon counts each
+ * port's claims once when it is compiled and once when it goes (incremental.ts), and a
+ * WeakMap entry per port of a 10k-service cluster cost more than building them.
+ */
 export function claimedKeys(sp: ServicePortIntent): readonly string[] {
-  return claimKeys(sp).all;
+  const cluster = destinationKey(sp.clusterIP, sp);
+  const nodePort = nodePortKey(sp);
+  if (sp.externalIPs.length === 0 && sp.loadBalancerIPs.length === 0) return nodePort === null ? [cluster] : [cluster, nodePort];
+  const all = [cluster];
+  for (const ip of sp.externalIPs) all.push(destinationKey(ip, sp));
+  for (const ip of sp.loadBalancerIPs) all.push(destinationKey(ip, sp));
+  if (nodePort !== null) all.push(nodePort);
+  return uniqueStrings(all);
 }
 
 /**
