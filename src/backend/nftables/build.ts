@@ -362,15 +362,19 @@ export class TableBuilder {
     if (!this.bundles.includes(bundle)) this.bundles.push(bundle);
   }
 
+  /**
+   * What was collected; the lists copied to their length, as the state keeps them for as
+   * long as the part lives and a grown array holds room for ~17 entries whatever it holds.
+   */
   parts(): BuiltParts {
     return {
       decls: this.decls ?? NO_DECLS,
-      elements: this.elements,
+      elements: this.elements.slice(),
       chains: this.chains ?? NO_CHAINS,
-      bundles: this.bundles,
-      probes: this.probes,
+      bundles: this.bundles.slice(),
+      probes: this.probes.slice(),
       selfPairs: this.selfPairs,
-      indexed: this.indexed ?? NO_INDEXED,
+      indexed: this.indexed?.slice() ?? NO_INDEXED,
     };
   }
 }
