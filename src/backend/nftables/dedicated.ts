@@ -12,12 +12,11 @@ import { dedicatedNames, type DedicatedNames } from './names.js';
 import { MAX_SHARED_ENDPOINTS } from './shared-paths.js';
 
 export function needsDedicatedChains(sp: ServicePortIntent): boolean {
-  const ports = new Set(sp.endpoints.map((ep) => ep.port));
-  return (
-    ports.size > 1 ||
-    sp.clusterEndpoints.length > MAX_SHARED_ENDPOINTS ||
-    sp.localEndpoints.length > MAX_SHARED_ENDPOINTS
-  );
+  if (sp.clusterEndpoints.length > MAX_SHARED_ENDPOINTS || sp.localEndpoints.length > MAX_SHARED_ENDPOINTS) return true;
+  // Endpoints on more than one port (checked for every service port: no Set per port).
+  const { endpoints } = sp;
+  for (let i = 1; i < endpoints.length; i++) if (endpoints[i]!.port !== endpoints[0]!.port) return true;
+  return false;
 }
 
 function ensureEndpoint(b: TableBuilder, sp: ServicePortIntent, names: DedicatedNames, ep: EndpointIntent): string {
