@@ -12,7 +12,7 @@
 import type { EndpointIntent, RulesetIntent } from '../../compile/intent.js';
 import { destKey, goto, nodePortKey, rule, sharedBundle, type SharedBundle, type TableBuilder } from './build.js';
 import { externalPolicyRules } from './external-policy.js';
-import type { NftChain, NftSet, NftValue, NftVerdict } from './model.js';
+import type { NftChain, NftFamily, NftSet, NftValue, NftVerdict } from './model.js';
 import { sharedNames, type Domain, type ListKind } from './names.js';
 
 /** Larger lists would need as many index maps; such services get dedicated chains instead. */
@@ -37,24 +37,38 @@ function useBundle(b: TableBuilder, id: string, build: () => SharedBundle): stri
   return bundle.name;
 }
 
+/**
+ * The balance bundles, by family, domain, list and endpoint count: looked up for nearly every
+ * service port, so without building a key string (and a closure) per lookup.
+ */
+const balanceBundles: Record<NftFamily, Record<Domain, Record<ListKind, SharedBundle[]>>> = {
+  ip: { service: { primary: [], local: [] }, nodeport: { primary: [], local: [] } },
+  ip6: { service: { primary: [], local: [] }, nodeport: { primary: [], local: [] } },
+};
+
 function ensureBalance(b: TableBuilder, domain: Domain, list: ListKind, n: number): string {
-  return useBundle(b, `balance ${domain} ${list} ${n}`, () => {
-    const key = domain === 'service' ? destKey : nodePortKey;
-    const ports = sharedNames.endpointPorts(domain);
-    const decls: Array<Omit<NftSet, 'elements'>> = [{ name: ports, key: [...keyTypes(b, domain)], data: 'inet_service', flags: [] }];
-    const chains: NftChain[] = [];
-    const branches: Array<[NftValue, NftVerdict]> = [];
-    for (let i = 0; i < n; i++) {
-      const ips = sharedNames.endpointIPs(domain, list, i);
-      const chain = sharedNames.endpoint(domain, list, i);
-      decls.push({ name: ips, key: [...keyTypes(b, domain)], data: b.addrType, flags: [] });
-      chains.push({ name: chain, base: null, rules: [rule({ kind: 'dnat', addr: { map: ips, key }, port: { map: ports, key } })] });
-      branches.push([i, goto(chain)]);
-    }
-    const name = sharedNames.balance(domain, list, n);
-    chains.push({ name, base: null, rules: [rule({ kind: 'vmap', key: { kind: 'numgen', mod: n }, map: branches })] });
-    return sharedBundle(name, decls, chains);
-  });
+  const cache = balanceBundles[b.family][domain][list];
+  const bundle = (cache[n] ??= balanceBundle(b, domain, list, n));
+  b.useBundle(bundle);
+  return bundle.name;
+}
+
+function balanceBundle(b: TableBuilder, domain: Domain, list: ListKind, n: number): SharedBundle {
+  const key = domain === 'service' ? destKey : nodePortKey;
+  const ports = sharedNames.endpointPorts(domain);
+  const decls: Array<Omit<NftSet, 'elements'>> = [{ name: ports, key: [...keyTypes(b, domain)], data: 'inet_service', flags: [] }];
+  const chains: NftChain[] = [];
+  const branches: Array<[NftValue, NftVerdict]> = [];
+  for (let i = 0; i < n; i++) {
+    const ips = sharedNames.endpointIPs(domain, list, i);
+    const chain = sharedNames.endpoint(domain, list, i);
+    decls.push({ name: ips, key: [...keyTypes(b, domain)], data: b.addrType, flags: [] });
+    chains.push({ name: chain, base: null, rules: [rule({ kind: 'dnat', addr: { map: ips, key }, port: { map: ports, key } })] });
+    branches.push([i, goto(chain)]);
+  }
+  const name = sharedNames.balance(domain, list, n);
+  chains.push({ name, base: null, rules: [rule({ kind: 'vmap', key: { kind: 'numgen', mod: n }, map: branches })] });
+  return sharedBundle(name, decls, chains);
 }
 
 function fillList(b: TableBuilder, domain: Domain, list: ListKind, key: NftValue, endpoints: readonly EndpointIntent[]): void {
