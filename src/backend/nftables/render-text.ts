@@ -6,7 +6,6 @@
 import type {
   NftAtom,
   NftChain,
-  NftElement,
   NftExpr,
   NftFamily,
   NftNatSource,
@@ -130,11 +129,6 @@ function statementText(family: NftFamily, s: NftStatement): string {
 /** One rule as nft prints it (also the tracer's path text). */
 export function ruleText(family: NftFamily, r: NftRule): string {
   return r.statements.map((s) => statementText(family, s)).join(' ');
-}
-
-export function elementText(e: NftElement): string {
-  if (e.value === undefined) return valueText(e.key);
-  return `${valueText(e.key)} : ${dataText(e.value)}`;
 }
 
 /** `add set|map <prefix> <name> { type … }`; `prefix` is `<family> <table>`. */
@@ -274,7 +268,7 @@ export function rulesetTable(ruleset: NftRuleset): NftTableText {
   function* elementCommands(batcher: ElementBatcher): Generator<string> {
     for (const s of ruleset.sets) {
       for (const e of s.elements) {
-        const command = batcher.add(s.name, elementText(e));
+        const command = batcher.add(s.name, valueText(e.key), e.value === undefined ? '' : dataText(e.value));
         if (command !== null) yield command;
       }
       const rest = batcher.finish(s.name);
