@@ -77,16 +77,10 @@ function endpointIPsNames(domain: Domain, list: ListKind, n: number): readonly s
   return names;
 }
 
-function endpointIPsName(domain: Domain, list: ListKind, i: number): string {
-  return endpointIPsNames(domain, list, i + 1)[i]!;
-}
-
 const endpointPortNames = { service: 'endpoint-ports', nodeport: 'nodeport-endpoint-ports' } as const;
 
 export const sharedNames = {
-  /** Map of endpoint addresses at balancing index i. */
-  endpointIPs: endpointIPsName,
-  /** Those maps for indexes 0 to n-1, as one shared array. */
+  /** The maps of endpoint addresses at balancing indexes 0 to n-1, as one shared array. */
   endpointIPsList: endpointIPsNames,
   /** Map of the (single) endpoint port of each destination. */
   endpointPorts: (domain: Domain) => endpointPortNames[domain],

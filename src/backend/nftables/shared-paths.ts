@@ -59,8 +59,9 @@ function balanceBundle(b: TableBuilder, domain: Domain, list: ListKind, n: numbe
   const decls: Array<Omit<NftSet, 'elements'>> = [{ name: ports, key: [...keyTypes(b, domain)], data: 'inet_service', flags: [] }];
   const chains: NftChain[] = [];
   const branches: Array<[NftValue, NftVerdict]> = [];
+  const ipMaps = sharedNames.endpointIPsList(domain, list, n);
   for (let i = 0; i < n; i++) {
-    const ips = sharedNames.endpointIPs(domain, list, i);
+    const ips = ipMaps[i]!;
     const chain = sharedNames.endpoint(domain, list, i);
     decls.push({ name: ips, key: [...keyTypes(b, domain)], data: b.addrType, flags: [] });
     chains.push({ name: chain, base: null, rules: [rule({ kind: 'dnat', addr: { map: ips, key }, port: { map: ports, key } })] });
