@@ -87,9 +87,9 @@ export function checkFlushRestore(records: BenchRecord[]): RatioCheck[] {
 /**
  * One check per ratio of several independent runs (each a list of checks in the same order
  * as checkRatios and checkFlushRestore make them): the median ratio decides. One run slowed
- * by a busy neighbour then cannot fail CI alone (a single run's iptables cold/flush ratio
- * ranged 1.16–1.74 over five CI runs of 2026-12-04 and 05), while a regression, present in every
- * run, still does. A ratio some run could not measure fails.
+ * by a busy neighbour then cannot fail CI alone (a single run's iptables cold/flush ratio at
+ * 2,000 services ranged 1.03–2.03 over eight runs of 2026-12-04 and 05, limit 2), while a
+ * regression, present in every run, still does. A ratio some run could not measure fails.
  */
 export function medianChecks(runs: readonly (readonly RatioCheck[])[]): RatioCheck[] {
   const groups = _.groupBy(runs.flat(), (c) => `${c.backend} ${c.services} ${c.scenario} ${c.against} ${c.limit}`);

@@ -85,7 +85,8 @@ function spread(count: number, services: number, offset: number): number[] {
  * new, empty namespace: the cheapest way the kernel tool can load these rules. The median of
  * `runs`: one run varied 2.2-3.5 s at 2,000 services. Measured right after the cold sync it is
  * compared with, so that both see the machine alike: measured after the other scenarios,
- * 30-50 s later, the ratio of a single CI run ranged 1.03-2.03 in three runs of one hour.
+ * 30-50 s later, the cold/flush ratio of single runs at 2,000 services ranged 1.03-2.03
+ * (eight runs), right after it 1.08-1.64 (six runs, 2026-12-05).
  */
 async function flushRestoreMs(text: string, runs = 3): Promise<number> {
   const times: number[] = [];
@@ -97,7 +98,8 @@ async function flushRestoreMs(text: string, runs = 3): Promise<number> {
       await mustExec(exec, ['iptables-nft-restore'], { stdin: text, timeoutMs: 10 * 60 * 1000 });
       times.push(performance.now() - start);
       // Emptied before it goes: a namespace deleted with its rules frees them in a kernel
-      // worker, whose CPU time would land in the next measurement.
+      // worker (kernel 6.18: ~40% of two cores for 250 ms at 2,000 services), whose CPU
+      // time would land in the next measurement.
       await mustExec(exec, ['nft', 'flush', 'ruleset']);
     } finally {
       await scratch.destroy();
