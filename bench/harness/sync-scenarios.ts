@@ -86,7 +86,7 @@ function spread(count: number, services: number, offset: number): number[] {
  * `runs`: one run varied 2.2-3.5 s at 2,000 services. Measured right after the cold sync it is
  * compared with, so that both see the machine alike: measured after the other scenarios,
  * 30-50 s later, the cold/flush ratio of single runs at 2,000 services ranged 1.03-2.03
- * (eight runs), right after it 1.08-1.64 (six runs, 2026-12-05).
+ * (eight runs), right after it 1.08-1.64 (nine runs, 2026-12-05).
  */
 async function flushRestoreMs(text: string, runs = 3): Promise<number> {
   const times: number[] = [];
