@@ -21,6 +21,7 @@ import { createBenchDataplane, type DataplaneImpl } from './dataplanes.js';
 import { BENCH_NODE_IP, createConnectTopology, type Namespaces } from './netns.js';
 import type { Progress } from './progress.js';
 import type { Backend, ConnectRecord } from './records.js';
+import { quantile } from './stats.js';
 
 export interface ConnectJob {
   backend: Backend;
@@ -69,11 +70,6 @@ function waitForLine(child: ChildProcess, line: string, what: string): Promise<v
       reject(new Error(`${what} exited ${code}: ${err.trim()}`));
     });
   });
-}
-
-function quantile(values: number[], q: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
 }
 
 /** One size's topology, loaded, with its listener and client running. */

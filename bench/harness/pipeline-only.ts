@@ -11,6 +11,7 @@ import { generateCluster } from '../generate.js';
 import { benchConfig } from './config.js';
 import { BENCH_NODE_IP } from './netns.js';
 import type { Backend } from './records.js';
+import { median } from './stats.js';
 
 export interface PipelineOptions {
   services: number;
@@ -24,11 +25,6 @@ function time<T>(fn: () => T): [T, number] {
   const start = performance.now();
   const value = fn();
   return [value, performance.now() - start];
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? 0;
 }
 
 const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;

@@ -3,6 +3,7 @@
  * absolute times (CI machines differ and are shared; a ratio cancels the machine out).
  */
 import _ from 'lodash';
+import { median } from './stats.js';
 import { isSyncRecord, type Backend, type BenchRecord, type SyncRecord, type SyncScenario } from './records.js';
 
 export interface RatioRule {
@@ -96,11 +97,9 @@ export function medianChecks(runs: readonly (readonly RatioCheck[])[]): RatioChe
   return Object.values(groups).map((group) => {
     const first = group[0]!;
     const perRun = group.map((c) => c.ratio);
-    const ratios = perRun.filter((r) => !Number.isNaN(r)).sort((a, b) => a - b);
     const all = `${perRun.map((r) => (Number.isNaN(r) ? 'none' : r.toFixed(3))).join(', ')} in ${runs.length} run(s)`;
-    if (ratios.length < runs.length) return { ...first, ratio: NaN, pass: false, detail: `not measured in every run (${all})` };
-    const mid = ratios.length >> 1;
-    const ratio = ratios.length % 2 === 1 ? ratios[mid]! : (ratios[mid - 1]! + ratios[mid]!) / 2;
+    if (perRun.length < runs.length || perRun.some(Number.isNaN)) return { ...first, ratio: NaN, pass: false, detail: `not measured in every run (${all})` };
+    const ratio = median(perRun);
     return { ...first, ratio, pass: ratio < first.limit, detail: `median of ${all}; the first: ${first.detail}` };
   });
 }

@@ -13,6 +13,7 @@ import { SyntheticCluster } from './cluster-events.js';
 import { createBenchDataplane, type DataplaneImpl } from './dataplanes.js';
 import { BENCH_NODE_IP, createNodeNamespace } from './netns.js';
 import type { Progress } from './progress.js';
+import { median } from './stats.js';
 import type { Backend, SyncRecord, SyncScenario } from './records.js';
 import { benchConfig } from './config.js';
 import { memoryFigures } from './memory.js';
@@ -105,8 +106,7 @@ async function flushRestoreMs(text: string, runs = 3): Promise<number> {
       await scratch.destroy();
     }
   }
-  times.sort((a, b) => a - b);
-  return round(times[Math.floor(runs / 2)]!);
+  return round(median(times));
 }
 
 export async function runSyncScenarios(job: SyncJob, progress: Progress): Promise<SyncRecord[]> {
