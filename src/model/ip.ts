@@ -104,8 +104,25 @@ export function familyOf(ip: string): IPFamily {
   return ip.includes(':') ? 6 : 4;
 }
 
+/**
+ * cidrContains for canonical IPv4 text without ipaddr.js (a 10k-service compile checks each
+ * LoadBalancer source range against the node's IPs); null for anything else.
+ */
+function ipv4CidrContains(cidr: string, ip: string): boolean | null {
+  const slash = cidr.indexOf('/');
+  const prefixText = cidr.slice(slash + 1);
+  if (slash < 0 || !/^\d{1,2}$/.test(prefixText) || Number(prefixText) > 32) return null;
+  const network = scanIPv4(cidr.slice(0, slash));
+  const addr = network < 0 ? NOT_IPV4 : scanIPv4(ip);
+  if (addr < 0) return null;
+  const hostSpan = 2 ** (32 - Number(prefixText));
+  return Math.floor(network / hostSpan) === Math.floor(addr / hostSpan);
+}
+
 /** Whether `ip` (canonical) lies inside `cidr` (canonical). Different families never match. */
 export function cidrContains(cidr: string, ip: string): boolean {
+  const v4 = ipv4CidrContains(cidr, ip);
+  if (v4 !== null) return v4;
   const parsed = parseCIDR(cidr);
   const addr = parseIP(ip);
   if (!parsed || !addr || parsed.family !== addr.family) return false;

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import ipaddr from 'ipaddr.js';
 import { cidrContains, joinHostPort, parseCIDR, parseIP } from '../../src/model/ip.js';
 
 describe('parseIP', () => {
@@ -36,6 +38,21 @@ describe('parseCIDR', () => {
     expect(cidrContains('10.0.0.0/8', '11.0.0.1')).toBe(false);
     expect(cidrContains('0.0.0.0/0', 'fd00::1')).toBe(false);
     expect(cidrContains('fd00::/64', 'fd00::5')).toBe(true);
+  });
+  it('IPv4 containment agrees with ipaddr.js at every prefix, host bits set or not', () => {
+    const octet = fc.integer({ min: 0, max: 255 });
+    const ipv4 = fc.tuple(octet, octet, octet, octet).map((o) => o.join('.'));
+    fc.assert(
+      fc.property(ipv4, fc.integer({ min: 0, max: 32 }), ipv4, (network, prefix, ip) => {
+        const expected = ipaddr.parse(ip).match(ipaddr.parse(network), prefix);
+        expect(cidrContains(`${network}/${prefix}`, ip)).toBe(expected);
+        // The same network with its host bits kept: the address inside it always matches.
+        expect(cidrContains(`${ip}/${prefix}`, ip)).toBe(true);
+      }),
+    );
+    expect(cidrContains('10.0.0.0/', '10.0.0.1')).toBe(false);
+    expect(cidrContains('10.0.0.0/33', '10.0.0.1')).toBe(false);
+    expect(cidrContains('10.0.0.0/8', '010.0.0.1')).toBe(true);
   });
   it('joins host and port like Go', () => {
     expect(joinHostPort('fd00::1', 80)).toBe('[fd00::1]:80');
