@@ -84,7 +84,8 @@ export class ElementIndex {
         this.sharedKeys.set(id, (this.sharedKeys.get(id) ?? 1) + 1);
       }
     }
-    for (const list of built.indexed) {
+    for (let j = 0; j < built.indexed.length; j++) {
+      const list = built.indexed[j]!;
       this.mapElements += list.endpoints.length;
       if (touched) forIndexed(list, (set, k) => {
         const before = touchedMap(touched, set);
@@ -231,8 +232,8 @@ export class ElementIndex {
       }
     }
     for (const { set, endpoints } of this.unsettled) {
-      for (const { ip } of endpoints) {
-        const command = batcher.add(set, selfPairKey(ip));
+      for (let i = 0; i < endpoints.length; i++) {
+        const command = batcher.add(set, selfPairKey(endpoints[i]!.ip));
         if (command !== null) yield command;
       }
     }
@@ -243,7 +244,8 @@ export class ElementIndex {
         const command = batcher.add(e[i]!, e[i + 1]!, e[i + 2]);
         if (command !== null) yield command;
       }
-      for (const { key, sets, endpoints } of built.indexed) {
+      for (let j = 0; j < built.indexed.length; j++) {
+        const { key, sets, endpoints } = built.indexed[j]!;
         for (let i = 0; i < endpoints.length; i++) {
           const command = batcher.add(sets[i]!, key, endpoints[i]!.ip);
           if (command !== null) yield command;
