@@ -13,7 +13,8 @@ const WORKER = new URL('./worker.js', import.meta.url).pathname;
  * The V8 flags the daemon runs with (Dockerfile ENTRYPOINT; a unit test keeps the two
  * equal), so a worker's peak RSS and first sync are the daemon's.
  * - A 4 MiB semi-space instead of Node 20's 16 MiB: 10k x 10 cold sync peak RSS 234 -> 209
- *   MiB, sync times unchanged (one run each).
+ *   MiB, sync times unchanged (one run each). 8 MiB was slower: kpx's share of a cold 10k
+ *   nftables sync 421 against 382 ms, medians of eight interleaved runs (2026-12-06).
  * - A smaller TurboFan inlining budget (920 bytecodes per function by default): a cold sync
  *   runs each compile and lowering function 10k times once, and at the default budget
  *   their optimized code arrives late (compileService alone took TurboFan 72 ms of a 2-core
