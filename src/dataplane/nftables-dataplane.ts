@@ -59,8 +59,8 @@ export async function cleanupNftables(exec: Exec, family: 4 | 6): Promise<void> 
 /**
  * Pieces produced on demand (iterate once), counting their bytes and the time spent producing
  * them. A piece built by appending is a rope until something reads its characters; counting
- * its bytes flattens it, which is rendering work too (~25 ms of a 10k-service batch), so it
- * is timed with the piece.
+ * its bytes flattens it, which is rendering work too (~25–40 ms of a 10k-service batch),
+ * so it is timed with the piece.
  */
 class MeasuredPieces implements Iterable<string> {
   bytes = 0;
