@@ -53,6 +53,7 @@ async function main(argv: string[]): Promise<number> {
         backends: [...BACKENDS],
         seed: 1,
         repeat: Number(flags.repeat),
+        coldRuns: 1,
         impl: flags.dataplaneImpl,
         connectSizes: [],
         connectTargets: 0,

@@ -35,6 +35,7 @@ interface Flags {
   out?: string;
   sizes?: number[] | true;
   repeat: number;
+  coldRuns: number;
   seed: number;
   dataplane: boolean;
   connectSizes: number[];
@@ -53,6 +54,7 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
     .option('--out <dir>', 'where results.json, results.md and sync-time.svg go (default: bench/results/<timestamp>)')
     .option('--sizes [list]', `comma-separated service counts instead of --services (alone: ${SIZE_LADDER.join(',')})`, intList)
     .option('--repeat <n>', 'runs of each incremental scenario; the median is reported', positiveInt, 3)
+    .option('--cold-runs <n>', 'cold syncs per size and backend, each in a new process; the median is reported', positiveInt, 1)
     .option('--seed <n>', 'generator seed', positiveInt, 1)
     .option('--dataplane', 'also measure TCP connection set-up time through the rules', false)
     .addOption(new Option('--connect-sizes <list>', 'service counts for --dataplane').argParser(intList).default([100, 10000], '100,10000'))
@@ -73,6 +75,7 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
     backends: flags.backend === 'both' ? [...BACKENDS] : [flags.backend],
     seed: flags.seed,
     repeat: flags.repeat,
+    coldRuns: flags.coldRuns,
     impl: flags.dataplaneImpl,
     connectSizes: flags.dataplane ? flags.connectSizes : [],
     connectTargets: flags.connectTargets,

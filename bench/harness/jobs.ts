@@ -12,6 +12,8 @@ export interface RunOptions {
   backends: Backend[];
   seed: number;
   repeat: number;
+  /** Cold syncs per size and backend, each in a process of its own (see cold-runs.ts). */
+  coldRuns: number;
   impl: DataplaneImpl;
   /** Service counts for the connection-time measurement; empty: not measured. */
   connectSizes: number[];
@@ -20,15 +22,23 @@ export interface RunOptions {
 }
 
 export function jobLabel(job: WorkerJob): string {
-  return job.kind === 'connect' ? `[${job.backend} ${job.sizes.join('+')}×${job.endpoints} connect]` : `[${job.backend} ${job.services}×${job.endpoints}]`;
+  if (job.kind === 'connect') return `[${job.backend} ${job.sizes.join('+')}×${job.endpoints} connect]`;
+  return `[${job.backend} ${job.services}×${job.endpoints}${job.coldOnly ? ' cold' : ''}]`;
 }
 
-/** Sync jobs per size and backend, then a connection-time job per backend (all its sizes side by side). */
+/**
+ * Sync jobs per size and backend (the extra cold runs first, each a job that stops after its
+ * cold sync), then a connection-time job per backend (all its sizes side by side).
+ */
 export function plannedJobs(opts: RunOptions): WorkerJob[] {
   const common = { endpoints: opts.endpoints, seed: opts.seed, impl: opts.impl };
   return [
     ...opts.sizes.flatMap((services) =>
-      opts.backends.map((backend): WorkerJob => ({ kind: 'sync', backend, services, repeat: opts.repeat, ...common })),
+      opts.backends.flatMap((backend): WorkerJob[] => {
+        const job = { kind: 'sync', backend, services, repeat: opts.repeat, ...common } as const;
+        const coldOnly = Array.from({ length: Math.max(0, opts.coldRuns - 1) }, (): WorkerJob => ({ ...job, coldOnly: true }));
+        return [...coldOnly, { ...job, coldOnly: false }];
+      }),
     ),
     ...(opts.connectSizes.length === 0
       ? []

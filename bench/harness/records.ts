@@ -44,6 +44,11 @@ export interface SyncRecord extends RecordBase {
    * into the emptied namespace (median of 3), the floor a cold sync is compared with.
    */
   flushRestoreMs?: number;
+  /**
+   * `cold` measured in several processes (`--cold-runs`): kpx's share (compileMs + planMs +
+   * renderMs) of each run, ascending; the record's other fields are the median-total run's.
+   */
+  coldSharesMs?: number[];
   /** Peak resident set of the benchmark process so far (process.resourceUsage().maxRSS). */
   peakRssBytes: number;
   /** V8 heap size (heapTotal) after the scenario, before GC: follows the heap's high-water mark. */

@@ -1,5 +1,6 @@
 /** results.md: the records as Markdown tables, for a PR comment or the README. */
 import { isSyncRecord, type BenchRecord, type ConnectRecord, type SyncRecord } from './records.js';
+import { median } from './stats.js';
 
 const ms = (v: number) => (v >= 100 ? v.toFixed(0) : v.toFixed(1));
 const mib = (bytes: number) => (bytes / 1024 / 1024).toFixed(0);
@@ -30,6 +31,16 @@ function syncTable(records: SyncRecord[]): string[] {
       mib(r.heapUsedBytes),
     ]),
   );
+}
+
+/** One line per cold sync measured in several processes (`--cold-runs`). */
+function coldShareLines(records: SyncRecord[]): string[] {
+  return records.flatMap((r) => {
+    const shares = r.coldSharesMs;
+    if (shares === undefined || shares.length === 0) return [];
+    const range = `${ms(Math.min(...shares))}–${ms(Math.max(...shares))} ms`;
+    return [`- ${r.backend}, ${r.services} × ${r.endpoints}: median ${ms(median(shares))} ms over ${shares.length} runs (${range}); the table shows the run with the median total`];
+  });
 }
 
 function connectTable(records: ConnectRecord[]): string[] {
@@ -63,6 +74,8 @@ export function renderMarkdown(records: BenchRecord[], heading: string): string 
       ...syncTable(sync),
       '',
     );
+    const shares = coldShareLines(sync);
+    if (shares.length > 0) lines.push('kpx’s share of a cold sync (compile + plan + render), each run in a process of its own:', '', ...shares, '');
   }
   if (connect.length > 0) {
     lines.push(

@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process';
 import { jobLabel, plannedJobs, type RunOptions, type WorkerJob } from './jobs.js';
 import type { Progress } from './progress.js';
+import { mergeColdRuns } from './cold-runs.js';
 import type { BenchRecord } from './records.js';
 
 const WORKER = new URL('./worker.js', import.meta.url).pathname;
@@ -63,5 +64,5 @@ export async function runBenchmark(opts: RunOptions, progress: Progress): Promis
       progress.log((err as Error).message);
     }
   }
-  return run;
+  return { ...run, records: mergeColdRuns(run.records) };
 }

@@ -6,6 +6,14 @@ export function quantile(values: readonly number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
 }
 
+/** The item whose `value` is the median (the lower middle one of an even count). */
+export function medianItem<T>(items: readonly T[], value: (item: T) => number): T {
+  const sorted = [...items].sort((a, b) => value(a) - value(b));
+  const pick = sorted[(sorted.length - 1) >> 1];
+  if (pick === undefined) throw new Error('no items');
+  return pick;
+}
+
 /** The middle value, or the mean of the two middle ones (NaN for none). */
 export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);

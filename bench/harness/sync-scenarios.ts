@@ -13,7 +13,7 @@ import { SyntheticCluster } from './cluster-events.js';
 import { createBenchDataplane, type DataplaneImpl } from './dataplanes.js';
 import { BENCH_NODE_IP, createNodeNamespace } from './netns.js';
 import type { Progress } from './progress.js';
-import { median } from './stats.js';
+import { median, medianItem } from './stats.js';
 import type { Backend, SyncRecord, SyncScenario } from './records.js';
 import { benchConfig } from './config.js';
 import { memoryFigures } from './memory.js';
@@ -24,6 +24,8 @@ export interface SyncJob {
   endpoints: number;
   seed: number;
   repeat: number;
+  /** Stop after the cold sync (and, for iptables, its flush-mode comparison): an extra cold run. */
+  coldOnly: boolean;
   impl: DataplaneImpl;
 }
 
@@ -66,13 +68,6 @@ function measured(outcome: SyncOutcome, modelMs: number, totalMs: number): Measu
     written: r.written,
     deleted: r.deleted,
   };
-}
-
-function medianByTotal(runs: Measured[]): Measured {
-  const sorted = [...runs].sort((a, b) => a.totalMs - b.totalMs);
-  const pick = sorted[Math.floor((sorted.length - 1) / 2)];
-  if (!pick) throw new Error('no runs');
-  return pick;
 }
 
 /** Service indexes spread evenly over the cluster (never the same one twice in a run). */
@@ -120,7 +115,7 @@ export async function runSyncScenarios(job: SyncJob, progress: Progress): Promis
     const cluster = new SyntheticCluster(job.services, job.endpoints, job.seed, BENCH_NODE_IP);
     const records: SyncRecord[] = [];
     const record = (scenario: SyncScenario, runs: Measured[]) => {
-      const pick = medianByTotal(runs);
+      const pick = medianItem(runs, (run) => run.totalMs);
       records.push({
         backend: job.backend,
         services: job.services,
@@ -151,12 +146,14 @@ export async function runSyncScenarios(job: SyncJob, progress: Progress): Promis
       cold.flushRestoreMs = await flushRestoreMs(text);
       progress.log(`flush-mode iptables-nft-restore of the whole ruleset: ${cold.flushRestoreMs.toFixed(1)} ms`);
     }
-    const churned = Math.max(1, Math.round(job.services / 100));
-    const endpointTargets = spread(job.repeat, job.services, job.services / 2).map((i) => cluster.readyServiceFrom(i));
-    await repeated('one-endpoint', (run) => [cluster.replaceOneEndpoint(endpointTargets[run] ?? 0)], false);
-    await repeated('one-service', () => cluster.addService(), false);
-    await repeated('churn-1pct', (run) => spread(churned, job.services, run).map((i) => cluster.rollout(i)), false);
-    await repeated('resync-noop', () => [], true);
+    if (!job.coldOnly) {
+      const churned = Math.max(1, Math.round(job.services / 100));
+      const endpointTargets = spread(job.repeat, job.services, job.services / 2).map((i) => cluster.readyServiceFrom(i));
+      await repeated('one-endpoint', (run) => [cluster.replaceOneEndpoint(endpointTargets[run] ?? 0)], false);
+      await repeated('one-service', () => cluster.addService(), false);
+      await repeated('churn-1pct', (run) => spread(churned, job.services, run).map((i) => cluster.rollout(i)), false);
+      await repeated('resync-noop', () => [], true);
+    }
     await dataplane.cleanup();
     dataplane.close();
     return records;
