@@ -32,14 +32,17 @@ async function nft(run: Exec, args: string[], stdin?: string): Promise<string> {
   return result.stdout;
 }
 
-/** A table's JSON listing without handles, elements sorted: insertion history does not show. */
-async function listing(run: Exec, family: 'ip' | 'ip6'): Promise<unknown> {
+/**
+ * A table's JSON listing without handles, elements sorted: insertion history does not show.
+ * `ignoreSizes`: without the sets' sizes too (a partial sync keeps a size a fresh render would choose anew).
+ */
+async function listing(run: Exec, family: 'ip' | 'ip6', ignoreSizes = false): Promise<unknown> {
   const items = (JSON.parse(await nft(run, ['-j', 'list', 'table', family, 'kpx'])) as { nftables: Array<Record<string, Record<string, unknown>>> }).nftables;
   const chains: Record<string, unknown[]> = {};
   const sets: Record<string, unknown> = {};
   for (const item of items) {
     const [kind, body] = Object.entries(item)[0] as [string, Record<string, unknown>];
-    const clean = _.omit(body, ['handle']);
+    const clean = _.omit(body, ignoreSizes ? ['handle', 'size'] : ['handle']);
     if (kind === 'chain') chains[body.name as string] ??= [];
     if (kind === 'rule') (chains[body.chain as string] ??= []).push(clean.expr);
     if (kind === 'set' || kind === 'map') {
@@ -51,15 +54,32 @@ async function listing(run: Exec, family: 'ip' | 'ip6'): Promise<unknown> {
 }
 
 /** What the same intent looks like when its full render is loaded into an empty namespace. */
-async function expected(target: RulesetIntent): Promise<unknown> {
+async function expected(target: RulesetIntent, ignoreSizes = false): Promise<unknown> {
   const family = target.family === 4 ? 'ip' : 'ip6';
   await nft(freshNs, ['flush', 'ruleset']);
   await nft(freshNs, ['-f', '-'], renderNftText(lowerNftables(target)));
-  return listing(freshNs, family);
+  return listing(freshNs, family, ignoreSizes);
 }
 
-async function expectLive(target: RulesetIntent): Promise<void> {
-  expect(await listing(live, target.family === 4 ? 'ip' : 'ip6')).toEqual(await expected(target));
+async function expectLive(target: RulesetIntent, ignoreSizes = false): Promise<void> {
+  expect(await listing(live, target.family === 4 ? 'ip' : 'ip6', ignoreSizes)).toEqual(await expected(target, ignoreSizes));
+}
+
+/** `n` ClusterIP services of two endpoints each: 2n hairpin pairs, n elements in each dispatch map. */
+function manyServices(n: number): RulesetIntent {
+  const services = Array.from({ length: n }, (_unused, i) => {
+    const pod = (k: number) => ep(`10.180.${i >> 7}.${(i & 127) * 2 + k}`);
+    return svc({ service: `s${String(i).padStart(4, '0')}`, clusterIP: `172.30.${i >> 8}.${i & 255}`, endpoints: [pod(0), pod(1)] });
+  });
+  return intent(services);
+}
+
+/** The `size` nft lists for a set or map of the live table, and how many elements it holds. */
+async function liveSet(kind: 'set' | 'map', name: string): Promise<{ size: number | undefined; elements: number }> {
+  type Listed = Partial<Record<'set' | 'map', { size?: number; elem?: unknown[] }>>;
+  const items = (JSON.parse(await nft(live, ['-j', 'list', kind, 'ip', 'kpx', name])) as { nftables: Listed[] }).nftables;
+  const set = items.find((item) => item[kind] !== undefined)?.[kind];
+  return { size: set?.size, elements: set?.elem?.length ?? 0 };
 }
 
 /** kitchenSink plus changes a daemon sees: endpoints move, services come and go. */
@@ -159,6 +179,39 @@ describe('nftables dataplane (real kernel)', () => {
       await dp.sync(intent([udp]), { full: false });
       expect(await pairs()).toContain('10.180.0.1 . 10.180.0.1');
       expect(await pairs()).not.toContain('10.180.0.2');
+    } finally {
+      dp.close();
+      await dp.cleanup();
+    }
+  });
+
+  it('sizes big sets on a full sync, keeps the size while it holds, and declares a set again, larger, when a partial sync outgrows it', async () => {
+    const dp = await createNftablesDataplane({ exec: live, spawn: liveSpawn, family: 4 });
+    try {
+      // 700 services: 1,400 hairpin pairs (sized: 2,100 rounded up to 3,072), 700 dispatch elements (unsized).
+      await dp.sync(manyServices(700), { full: false });
+      await expectLive(manyServices(700));
+      expect(await liveSet('set', 'hairpin-endpoints')).toEqual({ size: 3072, elements: 1400 });
+      expect((await liveSet('map', 'service-ips')).size).toBeUndefined();
+
+      // 2,200 pairs still fit: nothing declared again; service-ips grew past 1,024 without a cap.
+      const kept = await dp.sync(manyServices(1100), { full: false });
+      expect(kept.full).toBe(false);
+      expect(kept.deleted).toBe(0);
+      await expectLive(manyServices(1100), true);
+      expect(await liveSet('set', 'hairpin-endpoints')).toEqual({ size: 3072, elements: 2200 });
+      expect(await liveSet('map', 'service-ips')).toEqual({ size: undefined, elements: 1100 });
+
+      // 3,200 pairs do not: the kernel would refuse the 3,073rd (ENFILE) in a set of size 3,072.
+      const grown = await dp.sync(manyServices(1600), { full: false });
+      expect(grown.full).toBe(false);
+      await expectLive(manyServices(1600), true);
+      expect(await liveSet('set', 'hairpin-endpoints')).toEqual({ size: 5120, elements: 3200 });
+
+      // A full sync sizes every set afresh, as a fresh render does.
+      await dp.sync(manyServices(1600), { full: true });
+      await expectLive(manyServices(1600));
+      expect(await liveSet('map', 'service-ips')).toEqual({ size: 3072, elements: 1600 });
     } finally {
       dp.close();
       await dp.cleanup();

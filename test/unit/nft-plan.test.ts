@@ -111,6 +111,9 @@ class NftModel {
             const target = /^(?:goto|jump) (\S+)$/.exec(value)?.[1];
             if (target && !this.chains.has(target)) throw new Error(`dangling ${target}`);
             set.elements.set(key, value);
+            // A declared size is a cap (the kernel answers ENFILE).
+            const size = /size (\d+) ;/.exec(set.decl)?.[1];
+            if (size !== undefined && set.elements.size > Number(size)) throw new Error(`ENFILE: ${name} holds ${size}`);
           }
         }
         return;
@@ -317,6 +320,37 @@ describe('nftables planner', () => {
       }
     });
   }
+
+  it('random syncs of big tables: sizes hold every set, partial syncs redeclare a set they outgrow, full syncs size afresh', () => {
+    const random = seededRandom(1024);
+    const big = (n: number, endpoints: number) =>
+      Array.from({ length: n }, (_, i) =>
+        svc({
+          service: `s${String(i).padStart(4, '0')}`,
+          clusterIP: `172.30.${i >> 8}.${i & 255}`,
+          endpoints: Array.from({ length: endpoints }, (_, j) => ep(`10.${180 + j}.${i >> 8}.${i & 255}`)),
+        }),
+      );
+    const withoutSizes = (snapshot: ReturnType<NftModel['snapshot']>) => ({
+      ...snapshot,
+      sets: _.mapValues(snapshot.sets, (s) => ({ ...s, decl: s.decl.replace(/ size \d+ ;/, '') })),
+    });
+    const model = new NftModel();
+    let state: NftTableState | null = null;
+    let redeclared = 0;
+    for (let step = 0; step < 30; step++) {
+      // Growing, with dips: sets cross their sizes between the occasional full syncs.
+      const target = intent(big(300 + step * 40 - Math.floor(random() * 300), 1 + Math.floor(random() * 3)));
+      const full = state === null || random() < 0.15;
+      const plan = planNftables(state, target, { full });
+      if (!full) redeclared += (plan.text.match(/^delete (set|map) /gm) ?? []).length;
+      model.apply(NftModel.fold(plan.text));
+      state = plan.state;
+      if (full) expect(model.snapshot(), `step ${step}`).toEqual(fresh(target));
+      else expect(withoutSizes(model.snapshot()), `step ${step}`).toEqual(withoutSizes(fresh(target)));
+    }
+    expect(redeclared).toBeGreaterThan(0);
+  });
 
   it('a full sync with a state flushes and refills, keeping dynamic sets and deleting what went', () => {
     const services = cluster(12);

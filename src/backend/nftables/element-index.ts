@@ -39,8 +39,14 @@ export class ElementIndex {
    * changes the index settles first.
    */
   private unsettled: SelfPairs[] = [];
+  /** Listings in `unsettled`, per set. */
+  private readonly unsettledListings = new Map<string, number>();
   /** Map elements in the parts. */
   private mapElements = 0;
+  /** Map elements in the parts' element triples, per map (a box each: one lookup per element). */
+  private readonly mapCounts = new Map<string, { n: number }>();
+  /** Per `sets` array of the parts' endpoint lists (shared, IndexedElements): how many lists have each length. */
+  private readonly listLengths = new Map<readonly string[], number[]>();
   /** Destination (key text) → the part holding it in a dispatch map (CLAIM_MAPS). */
   private readonly holders = new Map<string, string>();
 
@@ -63,6 +69,9 @@ export class ElementIndex {
       if (e[i + 2] !== '') {
         // A map element: its destination had no holder (this part claimed it), so it was absent.
         this.mapElements++;
+        const counted = this.mapCounts.get(set);
+        if (counted) counted.n++;
+        else this.mapCounts.set(set, { n: 1 });
         if (CLAIM_MAPS.has(set)) this.holders.set(k, key);
         if (touched) {
           const before = touchedMap(touched, set);
@@ -87,14 +96,18 @@ export class ElementIndex {
     for (let j = 0; j < built.indexed.length; j++) {
       const list = built.indexed[j]!;
       this.mapElements += list.endpoints.length;
+      this.countList(list, 1);
       if (touched) forIndexed(list, (set, k) => {
         const before = touchedMap(touched, set);
         if (!before.has(k)) before.set(k, undefined);
       });
     }
     if (built.selfPairs === null) return;
-    if (touched === null) this.unsettled.push(built.selfPairs);
-    else {
+    if (touched === null) {
+      const { set, endpoints } = built.selfPairs;
+      this.unsettled.push(built.selfPairs);
+      this.unsettledListings.set(set, (this.unsettledListings.get(set) ?? 0) + endpoints.length);
+    } else {
       this.settle();
       this.countPairs(built.selfPairs, 1, touched);
     }
@@ -105,6 +118,7 @@ export class ElementIndex {
     if (this.unsettled.length === 0) return;
     for (const pairs of this.unsettled) this.countPairs(pairs, 1, null);
     this.unsettled = [];
+    this.unsettledListings.clear();
   }
 
   /** Counts out the elements of part `key` (still in `parts` or not). */
@@ -118,6 +132,7 @@ export class ElementIndex {
       const before = touchedMap(touched, set);
       if (data !== '') {
         this.mapElements--;
+        this.mapCounts.get(set)!.n--;
         if (CLAIM_MAPS.has(set) && this.holders.get(k) === key) this.holders.delete(k);
         if (!before.has(k)) before.set(k, data);
         continue;
@@ -133,12 +148,32 @@ export class ElementIndex {
     }
     for (const list of built.indexed) {
       this.mapElements -= list.endpoints.length;
+      this.countList(list, -1);
       forIndexed(list, (set, k, data) => {
         const before = touchedMap(touched, set);
         if (!before.has(k)) before.set(k, data);
       });
     }
     if (built.selfPairs !== null) this.countPairs(built.selfPairs, -1, touched);
+  }
+
+  private countList({ sets, endpoints }: IndexedElements, delta: 1 | -1): void {
+    let lengths = this.listLengths.get(sets);
+    if (!lengths) this.listLengths.set(sets, (lengths = []));
+    while (lengths.length <= endpoints.length) lengths.push(0);
+    lengths[endpoints.length]! += delta;
+  }
+
+  /** Elements of `set`, or more: an unsettled self pair counts once per listing. */
+  count(set: string): number {
+    let n = (this.setKeys.get(set)?.size ?? 0) + (this.pairIPs.get(set)?.size ?? 0) + (this.mapCounts.get(set)?.n ?? 0);
+    n += this.unsettledListings.get(set) ?? 0;
+    for (const [sets, lengths] of this.listLengths) {
+      // Index i of a list is in the map sets[i]: every list longer than i has an element there.
+      const i = sets.indexOf(set);
+      if (i >= 0) for (let length = i + 1; length < lengths.length; length++) n += lengths[length]!;
+    }
+    return n;
   }
 
   /** Counts a part's self pairs in (+1) or out (-1); a pair is an element while some part lists it. */
@@ -269,7 +304,7 @@ export class ElementIndex {
   /** The elements a full batch prints: each element once, but an unsettled self pair once per listing. */
   listed(): number {
     let elements = this.mapElements;
-    for (const { endpoints } of this.unsettled) elements += endpoints.length;
+    for (const listings of this.unsettledListings.values()) elements += listings;
     for (const keys of this.setKeys.values()) elements += keys.size;
     for (const ips of this.pairIPs.values()) elements += ips.size;
     return elements;

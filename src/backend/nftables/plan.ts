@@ -60,6 +60,8 @@ export function updateNftState(last: NftTableState | null, intent: RulesetIntent
   if (opts.full) {
     const before = shapeOf(last);
     last.update(intent);
+    // Written whole, so every set is sized afresh; one whose size changes is declared again.
+    last.resize();
     return { full: true, state: last, before };
   }
   return { full: false, state: last, touched: last.update(intent) };
@@ -155,7 +157,8 @@ function setsUsed(chain: NftChain): string[] {
  *   3. delete element              6. add set (new, redeclared)
  * An element whose value changed is deleted and added again (`add` of an existing key
  * with another value fails with EEXIST). A set whose declaration changed (an affinity
- * timeout) is deleted and declared again, refilled, and the chains using it rewritten.
+ * timeout, a size outgrown) is deleted and declared again, refilled, and every chain using
+ * it rewritten.
  */
 function partialOps(state: NftTableState, touched: Touched): NftOps {
 
@@ -182,6 +185,14 @@ function partialOps(state: NftTableState, touched: Touched): NftOps {
     if (!before && after) newChains.push(after);
     else if (before && !after) goneChains.push(name);
     else if (before && after && (!sameRules(before, after) || setsUsed(after).some((s) => redeclared.has(s)))) changedChains.push(after);
+  }
+  // A set in use cannot be deleted (EBUSY): untouched chains using a redeclared one (a set
+  // that outgrew its size, set-size.ts) are rewritten too.
+  if (redeclared.size > 0) {
+    for (const name of state.chainNames()) {
+      const chain = state.chain(name);
+      if (chain && !touched.chains.has(name) && setsUsed(chain).some((s) => redeclared.has(s))) changedChains.push(chain);
+    }
   }
 
   const deletes = new Map<string, string[]>();

@@ -21,6 +21,7 @@ import { CLAIM_MAPS, TABLE_COMMENT, TABLE_NAME } from './names.js';
 import type { NftTableText } from './render-text.js';
 import { diffServices, servicePortKey } from './service-diff.js';
 import { lowerServicePort } from './service-port.js';
+import { sizable, sizeFor, withSize } from './set-size.js';
 import { addSkeleton } from './skeleton.js';
 
 export type NftSetDecl = Omit<NftSet, 'elements'>;
@@ -58,6 +59,8 @@ export class NftTableState {
   private readonly elements = new ElementIndex(this.parts, (set) => this.sets.get(set)?.value);
   private readonly chains = new Map<string, Counted<NftChain>>();
   private readonly sets = new Map<string, Counted<NftSetDecl>>();
+  /** The declared size of each sized set (set-size.ts); the decls in `sets` have none. */
+  private readonly sizes = new Map<string, number>();
   /** Parts using each shared bundle; its chains and sets are counted once while any does. */
   private readonly bundles = new Map<SharedBundle, number>();
   /**
@@ -88,7 +91,38 @@ export class NftTableState {
       if (state.parts.has(key)) continue; // compile/ never emits one twice
       state.add(key, { sp, built: state.lowerPart(sp, intent, scope) }, null);
     }
+    state.resize();
     return state;
+  }
+
+  /** Sizes every sized set afresh for its element count: the table is written whole (set-size.ts). */
+  resize(): void {
+    this.sizes.clear();
+    for (const { value } of this.sets.values()) {
+      const size = sizable(value) ? sizeFor(this.elements.count(value.name)) : undefined;
+      if (size !== undefined) this.sizes.set(value.name, size);
+    }
+  }
+
+  /**
+   * After a partial update: a sized set that outgrew its size is declared again, larger
+   * (touched, so the planner redeclares and refills it); a gone set loses its size; and the
+   * touched sets' previous declarations carry the sizes they had (`before`).
+   */
+  private growSizes(touched: Touched, before: ReadonlyMap<string, number>): void {
+    for (const name of touched.elements.keys()) {
+      const size = this.sizes.get(name);
+      const decl = this.sets.get(name)?.value;
+      if (size === undefined || decl === undefined) continue;
+      const needed = this.elements.count(name);
+      if (needed <= size) continue;
+      this.sizes.set(name, sizeFor(needed) ?? needed);
+      if (!touched.sets.has(name)) touched.sets.set(name, decl);
+    }
+    for (const [name, decl] of touched.sets) {
+      if (!this.sets.has(name)) this.sizes.delete(name);
+      if (decl !== undefined) touched.sets.set(name, withSize(decl, before.get(name)));
+    }
   }
 
   private lowerPart(sp: ServicePortIntent, intent: RulesetIntent, scope: BuilderScope): BuiltParts {
@@ -124,11 +158,13 @@ export class NftTableState {
 
     const redone = order.map((key) => [key, spOf(key), lowered.get(key)] as const);
     const touched: Touched = { elements: new Map(), chains: new Map(), sets: new Map() };
+    const sizesBefore = new Map(this.sizes);
     for (const key of redo) {
       const old = this.parts.get(key);
       if (old) this.remove(key, old, touched);
     }
     for (const [key, sp, built] of redone) if (built && sp) this.add(key, { sp, built }, touched);
+    this.growSizes(touched, sizesBefore);
     this.intent = intent;
     return touched;
   }
@@ -242,7 +278,8 @@ export class NftTableState {
   }
 
   set(name: string): NftSetDecl | undefined {
-    return this.sets.get(name)?.value;
+    const decl = this.sets.get(name)?.value;
+    return decl && withSize(decl, this.sizes.get(name));
   }
 
   chainNames(): string[] {
@@ -250,7 +287,7 @@ export class NftTableState {
   }
 
   setDecls(): NftSetDecl[] {
-    return [...this.sets.values()].map((s) => s.value);
+    return [...this.sets.values()].map((s) => withSize(s.value, this.sizes.get(s.value.name)));
   }
 
   /** What a full batch of this state writes (elements as printed: see ElementIndex.listed). */
