@@ -1,11 +1,8 @@
 /**
  * Declared sizes (`size`) of the big sets and maps. Without one, kernel 6.18 gives a hash
- * set a resizable table of 4 buckets that doubles as elements arrive: loading a 10k-service
- * table rehashed each big set ~15 times, and inserting during a rehash (`rhashtable_insert_slow`)
- * was 7% of nft's load. With one, the kernel allocates a fixed table for that many elements
- * (`nft_hash`). Five interleaved loads each of the 10k × 10 benchmark batch (nft 1.0.6):
- * 2.10–2.64 s (median 2.27) without sizes, 1.84–2.00 s (median 1.89) with them, for ~8 MiB
- * more kernel memory (slab).
+ * set a resizable table of 4 buckets that doubles as elements arrive (rehashing a 100k set
+ * ~15 times while nft loads it); with one, a fixed table for that many (`nft_hash`). Figures:
+ * README.md, "Declared sizes".
  *
  * `size` is also a cap: the kernel refuses an element beyond it (ENFILE). So a size is set
  * only when a whole table is written (cold or full sync: `sizeFor` the set's element count),
