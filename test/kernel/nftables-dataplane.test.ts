@@ -212,6 +212,14 @@ describe('nftables dataplane (real kernel)', () => {
       await dp.sync(manyServices(1600), { full: true });
       await expectLive(manyServices(1600));
       expect(await liveSet('map', 'service-ips')).toEqual({ size: 3072, elements: 1600 });
+
+      // Sizes that change in a full sync are declared again, even if the table went behind our back.
+      await nft(live, ['delete', 'table', 'ip', 'kpx']);
+      const repaired = await dp.sync(manyServices(900), { full: true });
+      expect(repaired.deleted).toBeGreaterThan(0);
+      await expectLive(manyServices(900));
+      expect(await liveSet('set', 'hairpin-endpoints')).toEqual({ size: 3072, elements: 1800 });
+      expect((await liveSet('map', 'service-ips')).size).toBeUndefined();
     } finally {
       dp.close();
       await dp.cleanup();

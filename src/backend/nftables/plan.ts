@@ -128,10 +128,12 @@ function refillHead(state: NftTableState, before: Shape, prefix: string): string
     lines.push(setDeclaration(prefix, decl));
     if (!isDynamic(decl)) lines.push(`flush ${kindOf(decl)} ${prefix} ${decl.name}`);
   }
-  // Rules are gone and the verdict maps flushed, so nothing references these any more.
+  // Rules are gone and the verdict maps flushed, so nothing references these any more. Each
+  // is added (as it was) before it is deleted: deleting a missing one fails, and the table
+  // may have been deleted behind our back.
   const gone = fullDeletes(state, before);
-  for (const decl of gone.sets) lines.push(`delete ${kindOf(decl)} ${prefix} ${decl.name}`);
-  for (const name of gone.chains) lines.push(`delete chain ${prefix} ${name}`);
+  for (const decl of gone.sets) lines.push(setDeclaration(prefix, decl), `delete ${kindOf(decl)} ${prefix} ${decl.name}`);
+  for (const name of gone.chains) lines.push(`add chain ${prefix} ${name}`, `delete chain ${prefix} ${name}`);
   return lines.join('\n');
 }
 
