@@ -20,8 +20,9 @@ export function mergeColdRuns(records: readonly BenchRecord[]): BenchRecord[] {
   const colds = new Map<string, SyncRecord[]>();
   for (const r of records) {
     if (!isSyncRecord(r) || r.scenario !== 'cold') continue;
-    const runs = colds.get(pairKey(r)) ?? [];
-    colds.set(pairKey(r), [...runs, r]);
+    const runs = colds.get(pairKey(r));
+    if (runs) runs.push(r);
+    else colds.set(pairKey(r), [r]);
   }
   return records.flatMap((r): BenchRecord[] => {
     if (!isSyncRecord(r) || r.scenario !== 'cold') return [r];
