@@ -35,11 +35,12 @@ export function compareEndpoints(a: Pick<EndpointIntent, 'ip' | 'port'>, b: Pick
 }
 
 /**
- * `endpoints` sorted by `compareEndpoints` (a new array; the sort is stable). IPv4 lists,
- * the common case, sort on a numeric key computed once per endpoint.
+ * `endpoints` sorted by `compareEndpoints` (stable): the array itself when already in order
+ * (most lists: pass one of your own), else a new one. IPv4 lists, the common case, sort on a
+ * numeric key computed once per endpoint.
  */
-export function sortEndpoints<T extends Pick<EndpointIntent, 'ip' | 'port'>>(endpoints: readonly T[]): T[] {
-  if (endpoints.length < 2) return [...endpoints];
+export function sortEndpoints<T extends Pick<EndpointIntent, 'ip' | 'port'>>(endpoints: T[]): T[] {
+  if (endpoints.length < 2) return endpoints;
   const keys: number[] = [];
   let sorted = true;
   for (const ep of endpoints) {
@@ -50,7 +51,7 @@ export function sortEndpoints<T extends Pick<EndpointIntent, 'ip' | 'port'>>(end
     if (keys.length > 0 && key < keys[keys.length - 1]!) sorted = false;
     keys.push(key);
   }
-  if (sorted) return [...endpoints];
+  if (sorted) return endpoints;
   const order = keys.map((_, i) => i).sort((a, b) => keys[a]! - keys[b]! || a - b);
   return order.map((i) => endpoints[i]!);
 }

@@ -19,15 +19,19 @@ export interface FamilyAddresses {
 }
 
 /** null when the service has no ClusterIP of `family`: it is not proxied in that family. */
+/** The values of `family`, each once; most lists are empty (checked first: this runs per service). */
+function ofFamily(values: readonly string[], family: IPFamily): string[] {
+  return values.length === 0 ? [] : uniqueStrings(values.filter((v) => familyOf(v) === family));
+}
+
 export function familyAddresses(service: Service, family: IPFamily): FamilyAddresses | null {
   const clusterIP = service.clusterIPs.find((ip) => familyOf(ip) === family);
   if (clusterIP === undefined) return null;
-  const ofFamily = (values: readonly string[]) => uniqueStrings(values.filter((v) => familyOf(v) === family));
   return {
     clusterIP,
-    externalIPs: ofFamily(service.externalIPs),
-    loadBalancerIPs: ofFamily(service.loadBalancerIPs),
-    loadBalancerSourceRanges: ofFamily(service.loadBalancerSourceRanges),
+    externalIPs: ofFamily(service.externalIPs, family),
+    loadBalancerIPs: ofFamily(service.loadBalancerIPs, family),
+    loadBalancerSourceRanges: ofFamily(service.loadBalancerSourceRanges, family),
   };
 }
 

@@ -26,7 +26,7 @@
 import type { EndpointIntent, RulesetIntent, ServicePortIntent } from '../../compile/intent.js';
 import { daddr, dport, goto, jump, l4proto, lookup, rule, saddr, type TableBuilder } from './build.js';
 import { externalPolicyRules } from './external-policy.js';
-import type { NftExpr, NftSet, NftValue } from './model.js';
+import type { NftExpr, NftSet, NftStatement, NftValue } from './model.js';
 import { affinityNames, type Domain } from './names.js';
 import { SET } from './names.js';
 
@@ -53,10 +53,10 @@ function servicePart(sp: ServicePortIntent): NftExpr[] {
 }
 
 /** The key a check looks up: the endpoint pinned too (nothing is DNATed yet). */
-function checkKey(sp: ServicePortIntent, ep: EndpointIntent): NftExpr {
+function checkKey(service: readonly NftExpr[], ep: EndpointIntent): NftExpr {
   return {
     kind: 'concat',
-    parts: [saddr, ...servicePart(sp), { kind: 'pinned', field: 'daddr', value: ep.ip }, { kind: 'pinned', field: 'dport', value: ep.port }],
+    parts: [saddr, ...service, { kind: 'pinned', field: 'daddr', value: ep.ip }, { kind: 'pinned', field: 'dport', value: ep.port }],
   };
 }
 
@@ -75,12 +75,11 @@ const affinitySets = { ip: affinitySet('ipv4_addr'), ip6: affinitySet('ipv6_addr
 function ensureChecks(b: TableBuilder, sp: ServicePortIntent, name: string, endpoints: readonly EndpointIntent[]): string {
   if (b.hasChain(name)) return name;
   b.addSet(affinitySets[b.family]);
+  // Parts every rule of the chain shares (the IR is never changed once built).
+  const protocol: NftStatement = { kind: 'match', left: l4proto, op: '==', right: sp.protocol };
+  const service = servicePart(sp);
   const rules = endpoints.map((ep) =>
-    rule(
-      { kind: 'match', left: l4proto, op: '==', right: sp.protocol },
-      lookup(checkKey(sp, ep), SET.affinity),
-      { kind: 'dnat', addr: { value: ep.ip }, port: { value: ep.port } },
-    ),
+    rule(protocol, lookup(checkKey(service, ep), SET.affinity), { kind: 'dnat', addr: { value: ep.ip }, port: { value: ep.port } }),
   );
   b.addChain(name, rules);
   return name;

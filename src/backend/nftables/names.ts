@@ -146,13 +146,22 @@ export interface AffinityNames {
   record: string;
 }
 
+type AffinityKey = Pick<ServicePortIntent, 'namespace' | 'service' | 'protocol' | 'portName'>;
+
+/** Per intent object: lowering asks once per destination and for the record chain (a SHA-256 each). */
+const affinityNamesOf = new WeakMap<AffinityKey, AffinityNames>();
+
 /** Chains of a service port with ClientIP affinity (affinity.ts). */
-export function affinityNames(sp: Pick<ServicePortIntent, 'namespace' | 'service' | 'protocol' | 'portName'>): AffinityNames {
+export function affinityNames(sp: AffinityKey): AffinityNames {
+  const known = affinityNamesOf.get(sp);
+  if (known) return known;
   const name = hashAndTruncate(servicePortBase(sp));
-  return {
+  const names = {
     cluster: `affinity-${name}`,
     local: `affinity-local-${name}`,
     external: `affinity-external-${name}`,
     record: `affinity-record-${name}`,
   };
+  affinityNamesOf.set(sp, names);
+  return names;
 }
