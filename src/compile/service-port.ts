@@ -18,12 +18,12 @@ export interface FamilyAddresses {
   loadBalancerSourceRanges: string[];
 }
 
-/** null when the service has no ClusterIP of `family`: it is not proxied in that family. */
 /** The values of `family`, each once; most lists are empty (checked first: this runs per service). */
 function ofFamily(values: readonly string[], family: IPFamily): string[] {
   return values.length === 0 ? [] : uniqueStrings(values.filter((v) => familyOf(v) === family));
 }
 
+/** null when the service has no ClusterIP of `family`: it is not proxied in that family. */
 export function familyAddresses(service: Service, family: IPFamily): FamilyAddresses | null {
   const clusterIP = service.clusterIPs.find((ip) => familyOf(ip) === family);
   if (clusterIP === undefined) return null;
