@@ -2,7 +2,9 @@
  * Which endpoints each traffic policy may use: kube-proxy's CategorizeEndpoints
  * (pkg/proxy/topology.go), shared by every backend.
  */
-import type { CandidateEndpoint } from './endpoints.js';
+import type { SliceEndpoint } from '../model/types.js';
+import type { CandidateEndpoints } from './endpoints.js';
+import type { EndpointIntent } from './intent.js';
 
 /** The node label holding this node's zone. */
 export const ZONE_LABEL = 'topology.kubernetes.io/zone';
@@ -22,10 +24,10 @@ export interface NodeTopology {
 }
 
 export interface CategorizedEndpoints {
-  /** Empty when no path uses the Cluster policy. */
-  clusterEndpoints: CandidateEndpoint[];
-  /** Empty when no path uses the Local policy. */
-  localEndpoints: CandidateEndpoint[];
+  /** Empty when no path uses the Cluster policy. In candidate order. */
+  clusterEndpoints: EndpointIntent[];
+  /** Empty when no path uses the Local policy. In candidate order. */
+  localEndpoints: EndpointIntent[];
   /** Some endpoint anywhere in the cluster can serve (ready, or serving while terminating). */
   hasAnyEndpoints: boolean;
 }
@@ -43,13 +45,14 @@ export function usesLocalEndpoints(policy: PortPolicy): boolean {
   return policy.internalPolicyLocal || policy.externalPolicyLocal;
 }
 
-type TopologyFilter = (ep: CandidateEndpoint) => boolean;
+/** Whether a slice entry may be used, by its hints. */
+type TopologyFilter = (source: SliceEndpoint) => boolean;
 
 /**
  * Hints are honoured only when every ready endpoint carries them and at least one names
  * this node (PreferSameNode), else this zone (PreferSameZone); otherwise no filtering.
  */
-function topologyFilter(endpoints: readonly CandidateEndpoint[], topology: NodeTopology): TopologyFilter | null {
+function topologyFilter(sources: readonly SliceEndpoint[], topology: NodeTopology): TopologyFilter | null {
   const { nodeName, zone } = topology;
   // One pass over the ready endpoints, no list of them: this runs for every service port.
   let anyReady = false;
@@ -57,7 +60,7 @@ function topologyFilter(endpoints: readonly CandidateEndpoint[], topology: NodeT
   let nodeHinted = false;
   let allZoneHints = true;
   let zoneHinted = false;
-  for (const { source } of endpoints) {
+  for (const source of sources) {
     if (!source.ready) continue;
     anyReady = true;
     if (source.nodeHints.length === 0) allNodeHints = false;
@@ -66,37 +69,46 @@ function topologyFilter(endpoints: readonly CandidateEndpoint[], topology: NodeT
     else if (!zoneHinted && source.zoneHints.includes(zone)) zoneHinted = true;
   }
   if (!anyReady) return null;
-  if (nodeName !== '' && allNodeHints && nodeHinted) return (ep) => ep.source.nodeHints.includes(nodeName);
-  if (zone !== '' && allZoneHints && zoneHinted) return (ep) => ep.source.zoneHints.includes(zone);
+  if (nodeName !== '' && allNodeHints && nodeHinted) return (source) => source.nodeHints.includes(nodeName);
+  if (zone !== '' && allZoneHints && zoneHinted) return (source) => source.zoneHints.includes(zone);
   return null;
 }
 
-function isServingTerminating(ep: CandidateEndpoint): boolean {
-  return ep.source.serving && ep.source.terminating;
+function isServingTerminating(source: SliceEndpoint): boolean {
+  return source.serving && source.terminating;
 }
 
-function clusterPolicyEndpoints(endpoints: readonly CandidateEndpoint[], topology: NodeTopology): CandidateEndpoint[] {
-  const inTopology = topologyFilter(endpoints, topology) ?? (() => true);
-  const ready = endpoints.filter((ep) => ep.source.ready && inTopology(ep));
+/** The intents of the candidates whose slice entry passes `keep` (and, with `localOnly`, that are on this node). */
+function pick({ intents, sources }: CandidateEndpoints, localOnly: boolean, keep: (source: SliceEndpoint) => boolean): EndpointIntent[] {
+  const picked: EndpointIntent[] = [];
+  for (let i = 0; i < intents.length; i++) {
+    if ((!localOnly || intents[i]!.local) && keep(sources[i]!)) picked.push(intents[i]!);
+  }
+  return picked;
+}
+
+function clusterPolicyEndpoints(candidates: CandidateEndpoints, topology: NodeTopology): EndpointIntent[] {
+  const inTopology = topologyFilter(candidates.sources, topology);
+  const ready = pick(candidates, false, inTopology === null ? isReady : (source) => source.ready && inTopology(source));
   // Empty only when nothing is ready anywhere (a topology with no ready endpoint for us
   // is never chosen), so the terminating fallback ignores topology.
-  return ready.length > 0 ? ready : endpoints.filter(isServingTerminating);
+  return ready.length > 0 ? ready : pick(candidates, false, isServingTerminating);
 }
 
-function localPolicyEndpoints(endpoints: readonly CandidateEndpoint[]): CandidateEndpoint[] {
-  const ready = endpoints.filter((ep) => ep.intent.local && ep.source.ready);
-  return ready.length > 0 ? ready : endpoints.filter((ep) => ep.intent.local && isServingTerminating(ep));
+function localPolicyEndpoints(candidates: CandidateEndpoints): EndpointIntent[] {
+  const ready = pick(candidates, true, isReady);
+  return ready.length > 0 ? ready : pick(candidates, true, isServingTerminating);
 }
 
-export function categorizeEndpoints(
-  endpoints: readonly CandidateEndpoint[],
-  policy: PortPolicy,
-  topology: NodeTopology,
-): CategorizedEndpoints {
-  const clusterEndpoints = usesClusterEndpoints(policy) ? clusterPolicyEndpoints(endpoints, topology) : [];
-  const localEndpoints = usesLocalEndpoints(policy) ? localPolicyEndpoints(endpoints) : [];
+function isReady(source: SliceEndpoint): boolean {
+  return source.ready;
+}
+
+export function categorizeEndpoints(candidates: CandidateEndpoints, policy: PortPolicy, topology: NodeTopology): CategorizedEndpoints {
+  const clusterEndpoints = usesClusterEndpoints(policy) ? clusterPolicyEndpoints(candidates, topology) : [];
+  const localEndpoints = usesLocalEndpoints(policy) ? localPolicyEndpoints(candidates) : [];
   const hasAnyEndpoints =
     clusterEndpoints.length > 0 ||
-    (usesLocalEndpoints(policy) && endpoints.some((ep) => ep.source.ready || isServingTerminating(ep)));
+    (usesLocalEndpoints(policy) && candidates.sources.some((source) => source.ready || isServingTerminating(source)));
   return { clusterEndpoints, localEndpoints, hasAnyEndpoints };
 }

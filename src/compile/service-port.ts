@@ -6,7 +6,7 @@ import { cidrContains, familyOf } from '../model/ip.js';
 import type { EndpointSlice, IPFamily, Service, ServicePortSpec } from '../model/types.js';
 import { categorizeEndpoints, ZONE_LABEL, type PortPolicy } from './categorize.js';
 import type { CompileContext } from './context.js';
-import { joinEndpoints, type CandidateEndpoint } from './endpoints.js';
+import { joinEndpoints } from './endpoints.js';
 import { endpointAddress, type EndpointIntent, type L4Protocol, type ServicePortIntent, type TrafficPath } from './intent.js';
 import { sortEndpoints, uniqueStrings } from './order.js';
 
@@ -70,10 +70,6 @@ function healthCheckNodePort(service: Service, addresses: FamilyAddresses): numb
   return external && service.externalTrafficPolicy === 'Local' ? service.healthCheckNodePort : 0;
 }
 
-function sortedIntents(endpoints: readonly CandidateEndpoint[]): EndpointIntent[] {
-  return sortEndpoints(endpoints.map((ep) => ep.intent));
-}
-
 /** `a` and `b` are sorted and free of repeated addresses. */
 function union(a: EndpointIntent[], b: EndpointIntent[]): EndpointIntent[] {
   // Intents are never changed once compiled, so a list may be shared: the local endpoints
@@ -110,8 +106,8 @@ export function compileServicePort(
   const topology = { nodeName: ctx.nodeName, zone: ctx.nodeLabels[ZONE_LABEL] ?? '' };
   const categorized = categorizeEndpoints(candidates, policy, topology);
 
-  const clusterEndpoints = sortedIntents(categorized.clusterEndpoints);
-  const localEndpoints = sortedIntents(categorized.localEndpoints);
+  const clusterEndpoints = sortEndpoints(categorized.clusterEndpoints);
+  const localEndpoints = sortEndpoints(categorized.localEndpoints);
   const endpoints = union(clusterEndpoints, localEndpoints);
   const internalEndpoints = policy.internalPolicyLocal ? localEndpoints : clusterEndpoints;
   const externalEndpoints = policy.externalPolicyLocal ? localEndpoints : clusterEndpoints;

@@ -75,6 +75,7 @@ export interface EndpointSlice {
   serviceName: string;
   family: IPFamily;
   ports: SlicePort[];
+  /** Each address canonical and of `family`: normalizeEndpointSlice refuses the slice otherwise. */
   endpoints: SliceEndpoint[];
 }
 

@@ -5,8 +5,14 @@ import type { EndpointSlice } from '../../src/model/types.js';
 import { endpoint, local, NODE, port, service, slice, slicePort, terminating } from './compile-fixtures.js';
 
 const svc = service();
+/** The candidates as (intent, slice entry) pairs. */
+const join = (...args: Parameters<typeof joinEndpoints>) => {
+  const { intents, sources } = joinEndpoints(...args);
+  expect(sources).toHaveLength(intents.length);
+  return intents.map((intent, i) => ({ intent, source: sources[i]! }));
+};
 const addresses = (slices: EndpointSlice[], p = port(), family: 4 | 6 = 4, nodeName = NODE) =>
-  joinEndpoints(svc, p, slices, family, nodeName).map((ep) => endpointAddress(ep.intent));
+  join(svc, p, slices, family, nodeName).map((ep) => endpointAddress(ep.intent));
 
 describe('joinEndpoints: slice ports', () => {
   it.each([
@@ -44,7 +50,7 @@ describe('joinEndpoints: duplicates across slices', () => {
       slice([endpoint('10.180.0.1', terminating)], { name: 'a' }),
       slice([endpoint('10.180.0.1'), endpoint('10.180.0.2')], { name: 'b' }),
     ];
-    const joined = joinEndpoints(svc, port(), slices, 4, NODE);
+    const joined = join(svc, port(), slices, 4, NODE);
     expect(joined.map((ep) => [endpointAddress(ep.intent), ep.source.ready])).toEqual([
       ['10.180.0.1:8080', true],
       ['10.180.0.2:8080', true],
@@ -56,7 +62,7 @@ describe('joinEndpoints: duplicates across slices', () => {
       slice([endpoint('10.180.0.1', { nodeName: 'node-x' })], { name: 'a' }),
       slice([endpoint('10.180.0.1', { nodeName: 'node-y' })], { name: 'b' }),
     ];
-    expect(joinEndpoints(svc, port(), slices, 4, 'node-y')[0]?.intent.local).toBe(false);
+    expect(join(svc, port(), slices, 4, 'node-y')[0]?.intent.local).toBe(false);
   });
 
   it('finds repeats the same way in long lists (past 32 endpoints, through an index)', () => {
@@ -65,10 +71,10 @@ describe('joinEndpoints: duplicates across slices', () => {
       slice(Array.from({ length: 40 }, (_, i) => endpoint(ip(i), i < 20 ? terminating : {})), { name: 'a' }),
       slice(Array.from({ length: 40 }, (_, i) => endpoint(ip(i + 20))), { name: 'b' }),
     ];
-    const joined = joinEndpoints(svc, port(), slices, 4, NODE);
+    const joined = join(svc, port(), slices, 4, NODE);
     expect(joined.map((ep) => ep.intent.ip)).toEqual(Array.from({ length: 60 }, (_, i) => ip(i)));
     expect(joined.filter((ep) => !ep.source.ready).map((ep) => ep.intent.ip)).toEqual(Array.from({ length: 20 }, (_, i) => ip(i)));
-    expect(joinEndpoints(svc, port(), [...slices, slice([endpoint(ip(5))], { name: 'c' })], 4, NODE)[5]?.source.ready).toBe(true);
+    expect(join(svc, port(), [...slices, slice([endpoint(ip(5))], { name: 'c' })], 4, NODE)[5]?.source.ready).toBe(true);
   });
 
   it('the same IP on two ports is two endpoints', () => {
@@ -83,6 +89,6 @@ describe('joinEndpoints: locality', () => {
     { case: 'elsewhere', ep: endpoint('10.180.0.1'), nodeName: NODE, want: false },
     { case: 'unset nodeName while ours is unknown', ep: endpoint('10.180.0.1', { nodeName: '' }), nodeName: '', want: false },
   ])('$case → local=$want', ({ ep, nodeName, want }) => {
-    expect(joinEndpoints(svc, port(), [slice([ep])], 4, nodeName)[0]?.intent.local).toBe(want);
+    expect(join(svc, port(), [slice([ep])], 4, nodeName)[0]?.intent.local).toBe(want);
   });
 });
