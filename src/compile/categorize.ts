@@ -24,9 +24,9 @@ export interface NodeTopology {
 }
 
 export interface CategorizedEndpoints {
-  /** Empty when no path uses the Cluster policy. In candidate order. */
+  /** Empty when no path uses the Cluster policy. In candidate order (sorted: joinEndpoints). */
   clusterEndpoints: EndpointIntent[];
-  /** Empty when no path uses the Local policy. In candidate order. */
+  /** Empty when no path uses the Local policy. In candidate order (sorted: joinEndpoints). */
   localEndpoints: EndpointIntent[];
   /** Some endpoint anywhere in the cluster can serve (ready, or serving while terminating). */
   hasAnyEndpoints: boolean;

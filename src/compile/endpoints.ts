@@ -3,6 +3,7 @@
  */
 import type { EndpointSlice, IPFamily, Service, ServicePortSpec, SliceEndpoint } from '../model/types.js';
 import type { EndpointIntent } from './intent.js';
+import { endpointOrder } from './order.js';
 
 /**
  * The endpoints of one service port, index-aligned: each one's intent (one object,
@@ -21,15 +22,12 @@ function usability(ep: Pick<SliceEndpoint, 'ready' | 'serving' | 'terminating'>)
   return ep.serving && ep.terminating ? 1 : 0;
 }
 
-/** Up to this many endpoints, a repeated address is found by a scan rather than a Map. */
-const SCAN_LIMIT = 32;
-
 /**
  * The endpoints of `port`: every endpoint of the service's slices of `family` (a slice's
  * addresses are all of its family, see EndpointSlice), on each slice port with the same
- * name and protocol, at that slice port's number. The same `ip:port` listed by several
- * slices (as during a slice rewrite) counts once: the most usable copy wins, the first one
- * (in slice order) on a tie. Result is in slice order.
+ * name and protocol, at that slice port's number; sorted by compareEndpoints. The same
+ * `ip:port` listed by several slices (as during a slice rewrite) counts once: the most
+ * usable copy wins, the first one (in slice order) on a tie.
  */
 export function joinEndpoints(
   service: Pick<Service, 'namespace' | 'name'>,
@@ -40,36 +38,58 @@ export function joinEndpoints(
 ): CandidateEndpoints {
   const intents: EndpointIntent[] = [];
   const sources: SliceEndpoint[] = [];
-  let index: Map<string, number> | null = null;
-  const find = (ip: string, p: number): number => {
-    if (index !== null) return index.get(`${ip} ${p}`) ?? -1;
-    for (let i = 0; i < intents.length; i++) if (intents[i]!.ip === ip && intents[i]!.port === p) return i;
-    return -1;
-  };
   for (const slice of slices) {
     if (slice.family !== family || slice.namespace !== service.namespace || slice.serviceName !== service.name) continue;
     for (const slicePort of slice.ports) {
       if (slicePort.name !== port.name || slicePort.protocol !== port.protocol) continue;
       for (const ep of slice.endpoints) {
-        const at = find(ep.ip, slicePort.port);
-        if (at >= 0) {
-          if (usability(ep) > usability(sources[at]!)) {
-            intents[at] = endpointIntent(ep, slicePort.port, nodeName);
-            sources[at] = ep;
-          }
-          continue;
-        }
         intents.push(endpointIntent(ep, slicePort.port, nodeName));
         sources.push(ep);
-        if (index === null && intents.length > SCAN_LIMIT) index = new Map(intents.map((c, i) => [`${c.ip} ${c.port}`, i]));
-        else index?.set(`${ep.ip} ${slicePort.port}`, intents.length - 1);
       }
     }
   }
-  return { intents, sources };
+  return uniqueSorted({ intents, sources });
 }
 
 function endpointIntent(ep: SliceEndpoint, port: number, nodeName: string): EndpointIntent {
   // An unset nodeName never makes an endpoint local, even when ours is unknown too.
   return { ip: ep.ip, port, local: nodeName !== '' && ep.nodeName === nodeName };
+}
+
+/** Whether the candidates at `i` and `j` are the same `ip:port` (addresses are canonical). */
+function sameAddress(intents: readonly EndpointIntent[], i: number, j: number): boolean {
+  return intents[i]!.ip === intents[j]!.ip && intents[i]!.port === intents[j]!.port;
+}
+
+/**
+ * `listed` sorted, each `ip:port` once: of its copies the most usable, the first listed on
+ * a tie (the sort is stable, so copies stay in listing order). Sorting first makes copies
+ * neighbours: one comparison per endpoint finds them, whatever the list's length.
+ */
+function uniqueSorted(listed: CandidateEndpoints): CandidateEndpoints {
+  const order = endpointOrder(listed.intents);
+  const n = listed.intents.length;
+  if (order === null) {
+    let repeats = false;
+    for (let i = 1; i < n && !repeats; i++) repeats = sameAddress(listed.intents, i - 1, i);
+    if (!repeats) return listed;
+  }
+  const intents: EndpointIntent[] = [];
+  const sources: SliceEndpoint[] = [];
+  let last = -1;
+  for (let k = 0; k < n; k++) {
+    const i = order === null ? k : order[k]!;
+    if (last >= 0 && sameAddress(listed.intents, last, i)) {
+      if (usability(listed.sources[i]!) > usability(sources[sources.length - 1]!)) {
+        intents[intents.length - 1] = listed.intents[i]!;
+        sources[sources.length - 1] = listed.sources[i]!;
+        last = i;
+      }
+      continue;
+    }
+    intents.push(listed.intents[i]!);
+    sources.push(listed.sources[i]!);
+    last = i;
+  }
+  return { intents, sources };
 }

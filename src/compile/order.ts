@@ -35,25 +35,35 @@ export function compareEndpoints(a: Pick<EndpointIntent, 'ip' | 'port'>, b: Pick
 }
 
 /**
- * `endpoints` sorted by `compareEndpoints` (stable): the array itself when already in order
- * (most lists: pass one of your own), else a new one. IPv4 lists, the common case, sort on a
- * numeric key computed once per endpoint.
+ * The indexes of `endpoints` in `compareEndpoints` order (stable), or null when they are in
+ * order already. IPv4 lists, the common case, sort on a numeric key computed once per
+ * endpoint.
  */
-export function sortEndpoints<T extends Pick<EndpointIntent, 'ip' | 'port'>>(endpoints: T[]): T[] {
-  if (endpoints.length < 2) return endpoints;
+export function endpointOrder(endpoints: ReadonlyArray<Pick<EndpointIntent, 'ip' | 'port'>>): number[] | null {
+  if (endpoints.length < 2) return null;
   const keys: number[] = [];
   let sorted = true;
   for (const ep of endpoints) {
     const ip = canonicalIPv4Value(ep.ip);
     // A port is at most 16 bits, so ip * 2^16 + port stays below 2^48: exact in a double.
-    if (ip === null || !(ep.port >= 0 && ep.port < 65536)) return [...endpoints].sort(compareEndpoints);
+    if (ip === null || !(ep.port >= 0 && ep.port < 65536)) {
+      const order = endpoints.map((_, i) => i).sort((a, b) => compareEndpoints(endpoints[a]!, endpoints[b]!) || a - b);
+      return order.every((at, i) => at === i) ? null : order;
+    }
     const key = ip * 65536 + ep.port;
     if (keys.length > 0 && key < keys[keys.length - 1]!) sorted = false;
     keys.push(key);
   }
-  if (sorted) return endpoints;
-  const order = keys.map((_, i) => i).sort((a, b) => keys[a]! - keys[b]! || a - b);
-  return order.map((i) => endpoints[i]!);
+  return sorted ? null : keys.map((_, i) => i).sort((a, b) => keys[a]! - keys[b]! || a - b);
+}
+
+/**
+ * `endpoints` sorted by `compareEndpoints` (stable): the array itself when already in order
+ * (most lists: pass one of your own), else a new one.
+ */
+export function sortEndpoints<T extends Pick<EndpointIntent, 'ip' | 'port'>>(endpoints: T[]): T[] {
+  const order = endpointOrder(endpoints);
+  return order === null ? endpoints : order.map((i) => endpoints[i]!);
 }
 
 /** Order-preserving removal of repeated values. */

@@ -106,8 +106,7 @@ export function compileServicePort(
   const topology = { nodeName: ctx.nodeName, zone: ctx.nodeLabels[ZONE_LABEL] ?? '' };
   const categorized = categorizeEndpoints(candidates, policy, topology);
 
-  const clusterEndpoints = sortEndpoints(categorized.clusterEndpoints);
-  const localEndpoints = sortEndpoints(categorized.localEndpoints);
+  const { clusterEndpoints, localEndpoints } = categorized;
   const endpoints = union(clusterEndpoints, localEndpoints);
   const internalEndpoints = policy.internalPolicyLocal ? localEndpoints : clusterEndpoints;
   const externalEndpoints = policy.externalPolicyLocal ? localEndpoints : clusterEndpoints;

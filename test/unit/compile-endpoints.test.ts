@@ -65,7 +65,7 @@ describe('joinEndpoints: duplicates across slices', () => {
     expect(join(svc, port(), slices, 4, 'node-y')[0]?.intent.local).toBe(false);
   });
 
-  it('finds repeats the same way in long lists (past 32 endpoints, through an index)', () => {
+  it('finds repeats in long lists', () => {
     const ip = (i: number) => `10.180.${i >> 8}.${i & 255}`;
     const slices = [
       slice(Array.from({ length: 40 }, (_, i) => endpoint(ip(i), i < 20 ? terminating : {})), { name: 'a' }),
@@ -75,6 +75,30 @@ describe('joinEndpoints: duplicates across slices', () => {
     expect(joined.map((ep) => ep.intent.ip)).toEqual(Array.from({ length: 60 }, (_, i) => ip(i)));
     expect(joined.filter((ep) => !ep.source.ready).map((ep) => ep.intent.ip)).toEqual(Array.from({ length: 20 }, (_, i) => ip(i)));
     expect(join(svc, port(), [...slices, slice([endpoint(ip(5))], { name: 'c' })], 4, NODE)[5]?.source.ready).toBe(true);
+  });
+
+  it('sorts by address, then port, finding repeats wherever they are listed', () => {
+    const slices = [
+      slice([endpoint('10.180.0.10'), endpoint('10.180.0.9', terminating), endpoint('10.180.0.2')], { name: 'a' }),
+      slice([endpoint('10.180.0.9'), endpoint('10.180.0.10', terminating)], { name: 'b' }),
+    ];
+    expect(join(svc, port(), slices, 4, NODE).map((ep) => [ep.intent.ip, ep.source.ready])).toEqual([
+      ['10.180.0.2', true],
+      ['10.180.0.9', true],
+      ['10.180.0.10', true],
+    ]);
+  });
+
+  it('keeps the first listed of equal copies out of order, IPv6 too', () => {
+    const slices = [
+      slice([endpoint('fd00::10', { nodeName: 'node-x' }), endpoint('fd00::9')], { name: 'a', family: 6 }),
+      slice([endpoint('fd00::10', { nodeName: 'node-y' })], { name: 'b', family: 6 }),
+    ];
+    const joined = join(svc, port(), slices, 6, 'node-y');
+    expect(joined.map((ep) => [ep.intent.ip, ep.intent.local])).toEqual([
+      ['fd00::9', false],
+      ['fd00::10', false],
+    ]);
   });
 
   it('the same IP on two ports is two endpoints', () => {
