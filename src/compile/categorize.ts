@@ -74,11 +74,15 @@ function topologyFilter(sources: readonly SliceEndpoint[], topology: NodeTopolog
   return null;
 }
 
+function isReady(source: SliceEndpoint): boolean {
+  return source.ready;
+}
+
 function isServingTerminating(source: SliceEndpoint): boolean {
   return source.serving && source.terminating;
 }
 
-/** The intents of the candidates whose slice entry passes `keep` (and, with `localOnly`, that are on this node). */
+/** The intents of the candidates whose slice entry passes `keep` (with `localOnly`: on this node only). */
 function pick({ intents, sources }: CandidateEndpoints, localOnly: boolean, keep: (source: SliceEndpoint) => boolean): EndpointIntent[] {
   const picked: EndpointIntent[] = [];
   for (let i = 0; i < intents.length; i++) {
@@ -98,10 +102,6 @@ function clusterPolicyEndpoints(candidates: CandidateEndpoints, topology: NodeTo
 function localPolicyEndpoints(candidates: CandidateEndpoints): EndpointIntent[] {
   const ready = pick(candidates, true, isReady);
   return ready.length > 0 ? ready : pick(candidates, true, isServingTerminating);
-}
-
-function isReady(source: SliceEndpoint): boolean {
-  return source.ready;
 }
 
 export function categorizeEndpoints(candidates: CandidateEndpoints, policy: PortPolicy, topology: NodeTopology): CategorizedEndpoints {
