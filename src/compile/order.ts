@@ -34,27 +34,50 @@ export function compareEndpoints(a: Pick<EndpointIntent, 'ip' | 'port'>, b: Pick
   return compareIPs(a.ip, b.ip) || a.port - b.port;
 }
 
+/** Lists up to this long sort by insertion on `key * 32 + index`: under 2^53, exact in a double. */
+const SHORT_LIST = 32;
+
+/** Reused by endpointOrder (never re-entered): one array per call was most of its garbage. */
+const scratch: number[] = [];
+
 /**
  * The indexes of `endpoints` in `compareEndpoints` order (stable), or null when they are in
  * order already. IPv4 lists, the common case, sort on a numeric key computed once per
- * endpoint.
+ * endpoint; short ones (nearly all) by insertion, without a comparator call per step.
  */
 export function endpointOrder(endpoints: ReadonlyArray<Pick<EndpointIntent, 'ip' | 'port'>>): number[] | null {
-  if (endpoints.length < 2) return null;
-  const keys: number[] = [];
+  const n = endpoints.length;
+  if (n < 2) return null;
+  const keys = scratch;
+  keys.length = 0;
   let sorted = true;
-  for (const ep of endpoints) {
+  for (let i = 0; i < n; i++) {
+    const ep = endpoints[i]!;
     const ip = canonicalIPv4Value(ep.ip);
-    // A port is at most 16 bits, so ip * 2^16 + port stays below 2^48: exact in a double.
     if (ip === null || !(ep.port >= 0 && ep.port < 65536)) {
-      const order = endpoints.map((_, i) => i).sort((a, b) => compareEndpoints(endpoints[a]!, endpoints[b]!) || a - b);
-      return order.every((at, i) => at === i) ? null : order;
+      const order = endpoints.map((_, at) => at).sort((a, b) => compareEndpoints(endpoints[a]!, endpoints[b]!) || a - b);
+      return order.every((at, k) => at === k) ? null : order;
     }
+    // A port is at most 16 bits, so ip * 2^16 + port stays below 2^48: exact in a double.
     const key = ip * 65536 + ep.port;
-    if (keys.length > 0 && key < keys[keys.length - 1]!) sorted = false;
+    if (i > 0 && key < keys[i - 1]!) sorted = false;
     keys.push(key);
   }
-  return sorted ? null : keys.map((_, i) => i).sort((a, b) => keys[a]! - keys[b]! || a - b);
+  if (sorted) return null;
+  if (n > SHORT_LIST) {
+    const copy = keys.slice();
+    return copy.map((_, i) => i).sort((a, b) => copy[a]! - copy[b]! || a - b);
+  }
+  for (let i = 0; i < n; i++) keys[i] = keys[i]! * SHORT_LIST + i;
+  for (let i = 1; i < n; i++) {
+    const packed = keys[i]!;
+    let j = i - 1;
+    for (; j >= 0 && keys[j]! > packed; j--) keys[j + 1] = keys[j]!;
+    keys[j + 1] = packed;
+  }
+  const order: number[] = [];
+  for (let i = 0; i < n; i++) order.push(keys[i]! % SHORT_LIST);
+  return order;
 }
 
 /**
