@@ -3,7 +3,8 @@
  * seeded and reproducible. The mix follows what large clusters carry: mostly ClusterIP,
  * some NodePort and LoadBalancer (with source ranges, some externalTrafficPolicy Local),
  * some session affinity, a few multi-port, UDP, externalIPs and internalTrafficPolicy Local
- * services, and a few services whose endpoints are all unready (REJECT rules).
+ * services, and a few services whose endpoints are all unready (REJECT rules). A slice
+ * lists its endpoints in shuffled order.
  *
  * Each service draws from its own random stream (`serviceRandom(seed, i)`), so one service
  * can be regenerated alone with other endpoints (`version`) for the churn scenarios.
@@ -136,6 +137,13 @@ export function generateService(
       conditions: { ready: !unready, serving: !unready, terminating: false },
       nodeName: `node-${Math.floor(random() * nodes)}`,
     });
+  }
+  // Listed out of address order (Fisher-Yates on the service's stream, after every other
+  // draw): what a slice lists follows its pods, and a benchmark of lists already sorted by
+  // address would skip the compiler's sorting.
+  for (let e = endpoints.length - 1; e > 0; e--) {
+    const j = Math.floor(random() * (e + 1));
+    [endpoints[e], endpoints[j]] = [endpoints[j]!, endpoints[e]!];
   }
   const slice = {
     apiVersion: 'discovery.k8s.io/v1',
