@@ -64,10 +64,7 @@ export function endpointOrder(endpoints: ReadonlyArray<Pick<EndpointIntent, 'ip'
     keys.push(key);
   }
   if (sorted) return null;
-  if (n > SHORT_LIST) {
-    const copy = keys.slice();
-    return copy.map((_, i) => i).sort((a, b) => copy[a]! - copy[b]! || a - b);
-  }
+  if (n > SHORT_LIST) return keys.map((_, i) => i).sort((a, b) => keys[a]! - keys[b]! || a - b);
   for (let i = 0; i < n; i++) keys[i] = keys[i]! * SHORT_LIST + i;
   for (let i = 1; i < n; i++) {
     const packed = keys[i]!;
