@@ -7,7 +7,7 @@ import type { EndpointSlice, IPFamily, Service, ServicePortSpec } from '../model
 import { categorizeEndpoints, ZONE_LABEL, type PortPolicy } from './categorize.js';
 import type { CompileContext } from './context.js';
 import { joinEndpoints } from './endpoints.js';
-import { endpointAddress, type EndpointIntent, type L4Protocol, type ServicePortIntent, type TrafficPath } from './intent.js';
+import { type EndpointIntent, type L4Protocol, type ServicePortIntent, type TrafficPath } from './intent.js';
 import { sortEndpoints, uniqueStrings } from './order.js';
 
 /** A service's addresses of one family, shared by all its ports. */
@@ -70,18 +70,16 @@ function healthCheckNodePort(service: Service, addresses: FamilyAddresses): numb
   return external && service.externalTrafficPolicy === 'Local' ? service.healthCheckNodePort : 0;
 }
 
-/** `a` and `b` are sorted and free of repeated addresses. */
+/**
+ * `a` and `b` are sorted picks from one candidate list (categorize.ts), so an endpoint in
+ * both is the same object.
+ */
 function union(a: EndpointIntent[], b: EndpointIntent[]): EndpointIntent[] {
   // Intents are never changed once compiled, so a list may be shared: the local endpoints
-  // are nearly always among the cluster ones (the same objects), and 10k copies add up.
-  if (b.every((ep) => a.includes(ep))) return a;
-  if (a.length === 0) return b;
-  const byAddress = new Map<string, EndpointIntent>();
-  for (const ep of [...a, ...b]) {
-    const address = endpointAddress(ep);
-    if (!byAddress.has(address)) byAddress.set(address, ep);
-  }
-  return sortEndpoints([...byAddress.values()]);
+  // are nearly always among the cluster ones, and 10k copies add up.
+  const extra = b.filter((ep) => !a.includes(ep));
+  if (extra.length === 0) return a;
+  return a.length === 0 ? b : sortEndpoints([...a, ...extra]);
 }
 
 /**
